@@ -1,0 +1,254 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Settings are a community's choices, read with every request.
+type Settings struct {
+	Mission             string
+	Values              []string
+	Timezone            string
+	DigestChannel       ChannelRef
+	DigestSchedule      string
+	DigestOn            bool
+	CelebrationsChannel ChannelRef
+	WelcomeChannel      ChannelRef
+	WelcomeOn           bool
+	RetentionDays       int
+	KudosPerDay         int
+	AdminsAreOrganisers bool
+}
+
+// Visit is who is acting where, as the platform told us.
+type Visit struct {
+	Community     CommunityRef
+	CommunityName string
+	User          UserRef
+	UserName      string
+	PlatformAdmin bool
+	At            time.Time
+}
+
+// Actor is the person acting, resolved in the store.
+type Actor struct {
+	Community CommunityID
+	Member    Member
+	Organiser bool
+	Hidden    bool
+	Settings  Settings
+}
+
+// Directory resolves communities and members, creating them on first sight.
+// It is safe for concurrent use and idempotent.
+type Directory interface {
+	// Enter records that v.User acted in v.Community at v.At and returns
+	// the community, the member, their role and the community's settings.
+	Enter(ctx context.Context, v Visit) (Actor, error)
+	// Member returns the member ref names in community c, creating it.
+	Member(ctx context.Context, c CommunityID, ref UserRef, name string, at time.Time) (Member, error)
+}
+
+// Handler runs one subcommand or button action.
+type Handler func(ctx context.Context, c *Call) (Reply, error)
+
+// Engine routes requests to handlers: it parses text against the schema,
+// resolves the actor, checks roles, types the arguments and turns errors
+// into private messages. It is safe for concurrent use once built.
+type Engine struct {
+	schema   Schema
+	dir      Directory
+	clock    Clock
+	log      *slog.Logger
+	handlers map[string]Handler
+	actions  map[string]Handler
+}
+
+// NewEngine returns an engine over the command table with no handlers yet.
+func NewEngine(schema Schema, dir Directory, clock Clock, log *slog.Logger) *Engine {
+	return &Engine{schema: schema, dir: dir, clock: clock, log: log, handlers: map[string]Handler{}, actions: map[string]Handler{}}
+}
+
+// Schema returns the engine's command table.
+func (e *Engine) Schema() Schema { return e.schema }
+
+// Clock returns the engine's clock.
+func (e *Engine) Clock() Clock { return e.clock }
+
+// Handle registers h for command's subcommand sub ("" for a command
+// without subcommands).
+func (e *Engine) Handle(command, sub string, h Handler) { e.handlers[command+" "+sub] = h }
+
+// HandleAction registers h for button actions named name ("win.cheer");
+// the part of the action id after the colon reaches h as Call.Value.
+func (e *Engine) HandleAction(name string, h Handler) { e.actions[name] = h }
+
+// Missing lists the schema's subcommands that have no handler.
+func (e *Engine) Missing() []string {
+	var out []string
+	for _, c := range e.schema {
+		for _, s := range c.Subs {
+			if c.Name == Umbrella {
+				continue
+			}
+			if _, ok := e.handlers[c.Name+" "+s.Name]; !ok {
+				out = append(out, strings.TrimSpace(c.Name+" "+s.Name))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CommandButton returns a button that runs a command as the person who
+// presses it, e.g. CommandButton("Join", "volunteer join #12").
+func CommandButton(label, command string, style ButtonStyle) Button {
+	return Button{Label: label, Action: "cmd:" + command, Style: style}
+}
+
+// Do runs req and returns what to show. It never fails: errors become a
+// private message, and unexpected ones are logged with a reference.
+func (e *Engine) Do(ctx context.Context, req Request) Reply {
+	if req.Time.IsZero() {
+		req.Time = e.clock.Now()
+	}
+	reply, err := e.do(ctx, req)
+	if err == nil {
+		return reply
+	}
+	if ue, ok := AsUserError(err); ok {
+		return Say(ue.Error())
+	}
+	ref := newRef()
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		e.log.Warn("store unavailable", "ref", ref, "command", req.Command, "err", err)
+		return Say(fmt.Sprintf("I couldn't reach the database just now; nothing was changed. Please try again in a moment (ref %s).", ref))
+	}
+	e.log.Error("command failed", "ref", ref, "command", req.Command, "action", req.Action, "community", req.Community.String(), "err", err)
+	return Say(fmt.Sprintf("Something went wrong (ref %s). Nothing was changed; the organisers can quote the ref.", ref))
+}
+
+func newRef() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
+	var (
+		cmd     *Command
+		sub     *Sub
+		tokens  map[string][]Token
+		options map[string]string
+		action  Handler
+		value   string
+	)
+	switch {
+	case req.Action != "":
+		name, v, _ := strings.Cut(req.Action, ":")
+		if name == "cmd" {
+			c, text, _ := strings.Cut(v, " ")
+			req.Command, req.Text, req.Action = c, text, ""
+			return e.do(ctx, req)
+		}
+		h, ok := e.actions[name]
+		if !ok {
+			return Reply{}, Userf("", "That button no longer works. Type the command instead; /missionbot help lists them.")
+		}
+		action, value = h, v
+	case req.Options != nil:
+		cmd = e.schema.Command(req.Command)
+		if cmd == nil {
+			return Reply{}, Userf("/missionbot help", "There is no /%s command.", req.Command)
+		}
+		sub = cmd.Sub(req.Sub)
+		if sub == nil {
+			sub = cmd.DefaultSub()
+		}
+		if sub == nil {
+			return Reply{}, Userf("/missionbot help", "/%s has no %q subcommand.", req.Command, req.Sub)
+		}
+		options = req.Options
+	default:
+		p, err := e.schema.Parse(req.Command, req.Text)
+		if err != nil {
+			return Reply{}, err
+		}
+		if p.Help {
+			return e.help(p), nil
+		}
+		cmd, sub, tokens = p.Command, p.Sub, p.Tokens
+	}
+	actor, err := e.dir.Enter(ctx, Visit{
+		Community: req.Community, CommunityName: req.CommunityName,
+		User: req.User, UserName: req.UserName, PlatformAdmin: req.PlatformAdmin, At: req.Time,
+	})
+	if err != nil {
+		return Reply{}, fmt.Errorf("enter: %w", err)
+	}
+	loc, err := LoadZone(actor.Settings.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	c := &Call{Req: req, Actor: actor, Now: req.Time.UTC(), Loc: loc, Value: value, args: map[string]any{}}
+	var h Handler
+	if action != nil {
+		h = action
+	} else {
+		c.Command, c.Sub = cmd, sub
+		if sub.Role == Organiser && !actor.Organiser {
+			return Reply{}, Userf("/organisers", "Only organisers can use %s. Ask one of them:", strings.TrimSpace("/"+cmd.Name+" "+sub.Name))
+		}
+		if err := e.bind(ctx, c, tokens, options); err != nil {
+			return Reply{}, err
+		}
+		var ok bool
+		if h, ok = e.handlers[cmd.Name+" "+sub.Name]; !ok {
+			return Reply{}, Userf("/missionbot help", "%s is not available yet.", strings.TrimSpace("/"+cmd.Name+" "+sub.Name))
+		}
+	}
+	reply, err := h(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	return e.route(reply, actor.Settings), nil
+}
+
+// route sends public posts without a channel to the channel the community
+// chose for their kind.
+func (e *Engine) route(r Reply, s Settings) Reply {
+	for i := range r.Messages {
+		m := &r.Messages[i]
+		if m.Visibility != Public || m.Channel.ID != "" {
+			continue
+		}
+		switch m.Kind {
+		case PostCelebration, PostMilestone:
+			m.Channel = s.CelebrationsChannel
+		case PostDigest:
+			m.Channel = s.DigestChannel
+		}
+	}
+	return r
+}
+
+func (e *Engine) help(p *Parsed) Reply {
+	if p.Command.Name == Umbrella {
+		if toks := p.Tokens["command"]; len(toks) > 0 {
+			if c := e.schema.Command(strings.ToLower(strings.TrimPrefix(toks[0].Text, "/"))); c != nil {
+				return Reply{Messages: []Message{{Title: "Help: /" + c.Name, Text: e.schema.HelpText(c)}}}
+			}
+			return Reply{Messages: []Message{{Title: "Help", Text: fmt.Sprintf("There is no %q command.\n", toks[0].Text) + e.schema.Overview()}}}
+		}
+		return Reply{Messages: []Message{{Title: "Help", Text: e.schema.Overview()}}}
+	}
+	return Reply{Messages: []Message{{Title: "Help: /" + p.Command.Name, Text: e.schema.HelpText(p.Command)}}}
+}

@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one forward-only schema change. Applied versions are kept in
+// schema_migrations; a migration never changes once released: add a new one.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+var migrations = []migration{
+	{1, "initial schema", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(
+			&Community{}, &Member{}, &Counter{}, &Goal{}, &Pledge{}, &Contribution{}, &Milestone{},
+			&Series{}, &Opportunity{}, &Signup{}, &Win{}, &Cheer{}, &Kudos{}, &Announcement{}, &Activity{},
+		)
+	}},
+}
+
+// MigrationStatus is one migration and when it was applied (zero if pending).
+type MigrationStatus struct {
+	Version   int
+	Name      string
+	AppliedAt time.Time
+}
+
+// Migrate applies pending migrations in order, each in its own transaction,
+// under a database-wide lock so replicas starting together apply them once.
+// It returns the versions it applied.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Migrator().AutoMigrate(&SchemaMigration{}); err != nil && !db.Migrator().HasTable(&SchemaMigration{}) {
+		return nil, fmt.Errorf("migrate: %w", unavailable(err))
+	}
+	var applied []int
+	for _, m := range migrations {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if s.postgres {
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(7413001)").Error; err != nil {
+					return err
+				}
+			}
+			var n int64
+			if err := tx.Model(&SchemaMigration{}).Where("version = ?", m.version).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := m.up(tx); err != nil {
+				return err
+			}
+			applied = append(applied, m.version)
+			return tx.Create(&SchemaMigration{Version: m.version, Name: m.name, AppliedAt: utc(time.Now())}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, unavailable(err))
+		}
+	}
+	return applied, nil
+}
+
+// Migrations lists every known migration with when it was applied.
+func (s *Store) Migrations(ctx context.Context) ([]MigrationStatus, error) {
+	var rows []SchemaMigration
+	if s.db.Migrator().HasTable(&SchemaMigration{}) {
+		if err := s.db.WithContext(ctx).Order("version").Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("migration status: %w", unavailable(err))
+		}
+	}
+	at := map[int]time.Time{}
+	for _, r := range rows {
+		at[r.Version] = r.AppliedAt
+	}
+	out := make([]MigrationStatus, len(migrations))
+	for i, m := range migrations {
+		out[i] = MigrationStatus{Version: m.version, Name: m.name, AppliedAt: at[m.version]}
+	}
+	return out, nil
+}

@@ -1,0 +1,206 @@
+// Package storage keeps missionbot's data with gorm on SQLite (embedded,
+// the default) or PostgreSQL. It implements the store interfaces that the
+// core's packages declare. Every query filters by community.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/missionbot/missionbot/bot"
+)
+
+// Options say which database to open.
+type Options struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string
+	// Path is the SQLite file (":memory:" is not supported; use a temp file).
+	Path string
+	// DSN is the PostgreSQL connection string.
+	DSN          string
+	MaxOpenConns int
+}
+
+// Store is missionbot's storage. It is safe for concurrent use.
+type Store struct {
+	db       *gorm.DB
+	postgres bool
+}
+
+// Open connects to the database and applies pending migrations.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	s, err := Connect(o)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect connects to the database without migrating it.
+func Connect(o Options) (*Store, error) {
+	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	switch o.Driver {
+	case "", "sqlite":
+		path := o.Path
+		if path == "" {
+			path = "missionbot.db"
+		}
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		db, err = gorm.Open(sqlite.Open(dsn), cfg)
+	case "postgres":
+		db, err = gorm.Open(postgres.Open(o.DSN), cfg)
+	default:
+		return nil, fmt.Errorf("storage: unknown driver %q", o.Driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", o.Driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", o.Driver, err)
+	}
+	if o.Driver == "postgres" {
+		n := o.MaxOpenConns
+		if n <= 0 {
+			n = 10
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+	} else {
+		// Writers queue on SQLite's busy timeout; a few connections let
+		// readers run beside the writer under WAL.
+		sqlDB.SetMaxOpenConns(4)
+	}
+	if err := sqlDB.Ping(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", o.Driver, unavailable(err))
+	}
+	return &Store{db: db, postgres: o.Driver == "postgres"}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return unavailable(sqlDB.PingContext(ctx))
+}
+
+// DB returns the gorm handle, for tests and benchmarks in this module.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// tx runs fn in one transaction. On PostgreSQL a serialization failure or
+// deadlock is retried a few times; connection failures become
+// bot.ErrUnavailable.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if !retryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	return unavailable(err)
+}
+
+// forUpdate locks the selected rows until the transaction ends. SQLite
+// transactions are already exclusive writers (_txlock=immediate).
+func (s *Store) forUpdate(tx *gorm.DB) *gorm.DB {
+	if s.postgres {
+		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return tx
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	return false
+}
+
+// unavailable marks errors that mean the database could not be reached or
+// was too busy, so the user is told to try again.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := bot.AsUserError(err); ok || errors.Is(err, bot.ErrUnavailable) {
+		return err
+	}
+	var netErr net.Error
+	var pgErr *pgconn.PgError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &netErr),
+		errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "53300"),
+		strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLITE_BUSY"),
+		strings.Contains(msg, "connection refused"), strings.Contains(msg, "bad connection"):
+		return fmt.Errorf("%w: %v", bot.ErrUnavailable, err)
+	}
+	return err
+}
+
+// nextNo returns the next per-community number for kind (#1, #2 …) inside tx.
+func nextNo(tx *gorm.DB, community int64, kind string) (int64, error) {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Counter{CommunityID: community, Kind: kind}).Error; err != nil {
+		return 0, fmt.Errorf("counter %s: %w", kind, err)
+	}
+	var c Counter
+	if err := tx.Model(&c).Clauses(clause.Returning{Columns: []clause.Column{{Name: "value"}}}).
+		Where("community_id = ? AND kind = ?", community, kind).
+		UpdateColumn("value", gorm.Expr("value + 1")).Error; err != nil {
+		return 0, fmt.Errorf("counter %s: %w", kind, err)
+	}
+	return c.Value, nil
+}
+
+// recordActivity notes that member did kind at at, inside tx.
+func recordActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
+	if err := tx.Create(&Activity{CommunityID: community, MemberID: member, Kind: kind, At: utc(at)}).Error; err != nil {
+		return fmt.Errorf("record activity: %w", err)
+	}
+	return nil
+}
+
+// utc normalises t for storage: UTC, microseconds (PostgreSQL's precision).
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func utcPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := utc(t)
+	return &u
+}
