@@ -205,7 +205,7 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 	} else {
 		c.Command, c.Sub = cmd, sub
 		if sub.Role == Organiser && !actor.Organiser {
-			return Reply{}, Userf("/organisers", "Only organisers can use %s. Ask one of them:", strings.TrimSpace("/"+cmd.Name+" "+sub.Name))
+			return Reply{}, Userf("", "Only organisers can use %s; /organisers shows who they are.", strings.TrimSpace("/"+cmd.Name+" "+sub.Name))
 		}
 		if err := e.bind(ctx, c, tokens, options); err != nil {
 			return Reply{}, err

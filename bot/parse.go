@@ -292,7 +292,7 @@ func (m *matcher) lengths(o Option, i int, filled uint64) []int {
 	}
 	one := []int{1}
 	t := rest[0]
-	if o.Kind != KindRest && o.Kind != KindText && o.Kind != KindWhen && m.isKeyword(t, filled) {
+	if o.Kind != KindRest && o.Kind != KindText && o.Kind != KindWhen && (m.isKeyword(t, filled) || (o.Keyword != "" && t.IsWord(o.Keyword))) {
 		return nil
 	}
 	switch o.Kind {

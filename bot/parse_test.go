@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"pledge", "add 10 trees plant-1000-trees", "add", map[string]string{"amount": "10", "unit": "trees", "goal": "plant-1000-trees"}},
 		{"pledge", "10 plant-1000-trees anonymously", "add", map[string]string{"amount": "10", "goal": "plant-1000-trees", "anonymously": "anonymously"}},
 		{"pledge", "10 to plant", "add", map[string]string{"amount": "10", "goal": "plant"}},
+		{"log", "5 to plant", "add", map[string]string{"amount": "5", "goal": "plant"}},
+		{"log", "5 to plant by the river", "add", map[string]string{"amount": "5", "goal": "plant", "note": "by the river"}},
 		{"pledge", `£20 to "food drive"`, "add", map[string]string{"amount": "£20", "goal": "food drive"}},
 		{"pledge", "10", "add", map[string]string{"amount": "10"}},
 		{"pledge", "done #3 4", "done", map[string]string{"id": "#3", "amount": "4"}},

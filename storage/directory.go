@@ -23,7 +23,7 @@ func (s *Store) Enter(ctx context.Context, v bot.Visit) (bot.Actor, error) {
 	)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At); err != nil {
+		if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
 			return err
 		}
 		m, err = ensureMember(tx, c.ID, v.User.ID, v.UserName, v.At)
@@ -68,9 +68,9 @@ func (s *Store) Member(ctx context.Context, c bot.CommunityID, ref bot.UserRef, 
 	return toMember(m, ref.Platform, ref.Space), nil
 }
 
-func ensureCommunity(tx *gorm.DB, ref bot.CommunityRef, name string, at time.Time) (Community, error) {
-	c := Community{Platform: string(ref.Platform), ExternalID: ref.ID, Name: name, Timezone: "UTC",
-		DigestSchedule: "every mon 09:00", DigestOn: true, WelcomeOn: true, RetentionDays: 90, KudosPerDay: 10,
+func ensureCommunity(tx *gorm.DB, ref bot.CommunityRef, name string, at time.Time, d Defaults) (Community, error) {
+	c := Community{Platform: string(ref.Platform), ExternalID: ref.ID, Name: name, Timezone: d.Timezone,
+		DigestSchedule: "every mon 09:00", DigestOn: true, WelcomeOn: true, RetentionDays: d.RetentionDays, KudosPerDay: d.KudosPerDay,
 		AdminsAreOrganisers: true, CreatedAt: utc(at)}
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c).Error; err != nil {
 		return c, fmt.Errorf("create community: %w", err)

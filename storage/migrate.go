@@ -23,6 +23,9 @@ var migrations = []migration{
 			&Series{}, &Opportunity{}, &Signup{}, &Win{}, &Cheer{}, &Kudos{}, &Announcement{}, &Activity{},
 		)
 	}},
+	{2, "one attendance credit per opportunity and member", func(tx *gorm.DB) error {
+		return tx.Exec("CREATE UNIQUE INDEX ux_contrib_attended ON contributions (opportunity_id, member_id) WHERE kind = 'attended'").Error
+	}},
 }
 
 // MigrationStatus is one migration and when it was applied (zero if pending).

@@ -30,12 +30,35 @@ type Options struct {
 	// DSN is the PostgreSQL connection string.
 	DSN          string
 	MaxOpenConns int
+	// Defaults are the settings a community starts with.
+	Defaults Defaults
+}
+
+// Defaults are a new community's settings; zero values take the built-in ones.
+type Defaults struct {
+	Timezone      string
+	KudosPerDay   int
+	RetentionDays int
+}
+
+func (d Defaults) orBuiltIn() Defaults {
+	if d.Timezone == "" {
+		d.Timezone = "UTC"
+	}
+	if d.KudosPerDay <= 0 {
+		d.KudosPerDay = 10
+	}
+	if d.RetentionDays <= 0 {
+		d.RetentionDays = 90
+	}
+	return d
 }
 
 // Store is missionbot's storage. It is safe for concurrent use.
 type Store struct {
 	db       *gorm.DB
 	postgres bool
+	defaults Defaults
 }
 
 // Open connects to the database and applies pending migrations.
@@ -64,7 +87,7 @@ func Connect(o Options) (*Store, error) {
 		if path == "" {
 			path = "missionbot.db"
 		}
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 	case "postgres":
 		db, err = gorm.Open(postgres.Open(o.DSN), cfg)
@@ -94,7 +117,7 @@ func Connect(o Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", o.Driver, unavailable(err))
 	}
-	return &Store{db: db, postgres: o.Driver == "postgres"}, nil
+	return &Store{db: db, postgres: o.Driver == "postgres", defaults: o.Defaults.orBuiltIn()}, nil
 }
 
 // Close closes the database.

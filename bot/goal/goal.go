@@ -155,6 +155,8 @@ func (h handlers) create(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		return bot.Reply{}, bot.Userf(createExample, "Say what the target counts: trees, hours, £ …")
 	case utf8.RuneCountInString(unit) > MaxUnit:
 		return bot.Reply{}, bot.Userf(createExample, "The unit is too long; the most is %d characters.", MaxUnit)
+	case strings.Contains(title, "<@") || strings.Contains(unit, "<@"):
+		return bot.Reply{}, bot.Userf(createExample, "A goal's title and unit can't mention people.")
 	case attached != "" && !bot.UnitMatches(attached, unit):
 		return bot.Reply{}, bot.Userf(createExample, "The target says %s but the unit is %q; give one unit.", attached, unit)
 	}
@@ -198,12 +200,14 @@ func (h handlers) show(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	if g.Closed {
 		m.Fields = append(m.Fields, bot.Field{Label: "Status", Value: "closed"})
 	}
+	top := make([]string, len(st.Top))
 	for i, t := range st.Top {
-		m.Items = append(m.Items, fmt.Sprintf("%d. %s — %s", i+1, t.Name, t.Amount.WithUnit(g.Unit)))
+		top[i] = fmt.Sprintf("%d. %s — %s", i+1, t.Name, t.Amount.WithUnit(g.Unit))
 	}
-	if len(st.Top) > 0 {
-		m.Text = "Top contributors:"
+	if len(top) == 0 {
+		top = []string{"none named yet"}
 	}
+	m.Fields = append(m.Fields, bot.Field{Label: "Top contributors", Value: strings.Join(top, ", ")})
 	return bot.Reply{Messages: []bot.Message{m}}, nil
 }
 

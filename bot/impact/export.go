@@ -52,7 +52,7 @@ type Record struct {
 var exportHeader = []string{"type", "id", "time_utc", "kind", "member", "goal", "amount", "unit", "status", "opportunity", "to", "text"}
 
 func (h handlers) export(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	recs, err := h.s.Records(ctx, c.Actor.Community)
+	recs, err := h.s.ImpactRecords(ctx, c.Actor.Community)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact export: %w", err)
 	}

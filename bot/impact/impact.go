@@ -13,7 +13,7 @@ import (
 	"github.com/missionbot/missionbot/bot/goal"
 )
 
-// Activity counts what a community did in one window.
+// ImpactActivity counts what a community did in one window.
 type Activity struct {
 	// Contributions counts recorded contributions of every kind: fulfilled
 	// pledges, logs, self-logged hours and attended shifts.
@@ -42,7 +42,7 @@ type GoalChange struct {
 	CurN, PrevN int64
 }
 
-// Members counts people as the spec's Periods define them (see MemberWindows).
+// ImpactMembers counts people as the spec's Periods define them (see MemberWindows).
 type Members struct {
 	Active, New, Returning, Lapsed int64
 }
@@ -61,24 +61,24 @@ type GoalDetail struct {
 // method filters by community c and computes its numbers in SQL.
 type Numbers interface {
 	goal.Finder
-	// Activity counts what community c did in w.
-	Activity(ctx context.Context, c bot.CommunityID, w Window) (Activity, error)
-	// GoalChanges sums contributions per goal in cur and prev, keyed by the
+	// ImpactActivity counts what community c did in w.
+	ImpactActivity(ctx context.Context, c bot.CommunityID, w Window) (Activity, error)
+	// ImpactGoalChanges sums contributions per goal in cur and prev, keyed by the
 	// goal's row id; goalID 0 means every goal. Goals with nothing in
 	// either window are absent.
-	GoalChanges(ctx context.Context, c bot.CommunityID, goalID int64, cur, prev Window) (map[int64]GoalChange, error)
-	// Members counts active, new, returning and lapsed members for w.
-	Members(ctx context.Context, c bot.CommunityID, w MemberWindows) (Members, error)
+	ImpactGoalChanges(ctx context.Context, c bot.CommunityID, goalID int64, cur, prev Window) (map[int64]GoalChange, error)
+	// ImpactMembers counts active, new, returning and lapsed members for w.
+	ImpactMembers(ctx context.Context, c bot.CommunityID, w MemberWindows) (Members, error)
 }
 
 // Store is what /impact needs.
 type Store interface {
 	Numbers
-	// GoalDetail returns goal goalID's pledge and contributor figures.
-	GoalDetail(ctx context.Context, c bot.CommunityID, goalID int64) (GoalDetail, error)
-	// Records returns every pledge, contribution, signup, win and kudos of
+	// ImpactGoalDetail returns goal goalID's pledge and contributor figures.
+	ImpactGoalDetail(ctx context.Context, c bot.CommunityID, goalID int64) (GoalDetail, error)
+	// ImpactRecords returns every pledge, contribution, signup, win and kudos of
 	// community c, oldest first within each type.
-	Records(ctx context.Context, c bot.CommunityID) ([]Record, error)
+	ImpactRecords(ctx context.Context, c bot.CommunityID) ([]Record, error)
 }
 
 // Register wires /impact show and /impact export.
@@ -108,19 +108,19 @@ func (h handlers) dashboard(ctx context.Context, c *bot.Call) (bot.Reply, error)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact goals: %w", err)
 	}
-	changes, err := h.s.GoalChanges(ctx, cid, 0, wk.This, wk.Last)
+	changes, err := h.s.ImpactGoalChanges(ctx, cid, 0, wk.This, wk.Last)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact goal changes: %w", err)
 	}
-	this, err := h.s.Activity(ctx, cid, wk.This)
+	this, err := h.s.ImpactActivity(ctx, cid, wk.This)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact this week: %w", err)
 	}
-	last, err := h.s.Activity(ctx, cid, wk.Last)
+	last, err := h.s.ImpactActivity(ctx, cid, wk.Last)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact last week: %w", err)
 	}
-	mem, err := h.s.Members(ctx, cid, wk.Members)
+	mem, err := h.s.ImpactMembers(ctx, cid, wk.Members)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact members: %w", err)
 	}
@@ -149,11 +149,11 @@ func (h handlers) dashboard(ctx context.Context, c *bot.Call) (bot.Reply, error)
 func (h handlers) goal(ctx context.Context, c *bot.Call, g goal.Goal) (bot.Reply, error) {
 	cid := c.Actor.Community
 	wk := DashboardWeeks(c.Now, c.Loc)
-	changes, err := h.s.GoalChanges(ctx, cid, g.ID, wk.This, wk.Last)
+	changes, err := h.s.ImpactGoalChanges(ctx, cid, g.ID, wk.This, wk.Last)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact goal %d changes: %w", g.No, err)
 	}
-	d, err := h.s.GoalDetail(ctx, cid, g.ID)
+	d, err := h.s.ImpactGoalDetail(ctx, cid, g.ID)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("impact goal %d: %w", g.No, err)
 	}

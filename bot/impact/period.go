@@ -36,8 +36,8 @@ func daysBefore(t time.Time, loc *time.Location, days int) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()-days, l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), loc).UTC()
 }
 
-// Weeks are the dashboard's windows: this week so far (Monday 00:00 in loc
-// until now) and the whole week before it.
+// Weeks are the dashboard's windows: this week (Monday 00:00 in loc to the
+// next Monday 00:00, so far only filled up to now) and the week before it.
 type Weeks struct {
 	This, Last Window
 	Members    MemberWindows
@@ -50,7 +50,7 @@ type Weeks struct {
 func DashboardWeeks(now time.Time, loc *time.Location) Weeks {
 	start := WeekStart(now, loc)
 	lastStart := daysBefore(start, loc, 7)
-	this := Window{From: start, To: now.UTC()}
+	this := Window{From: start, To: daysBefore(start, loc, -7)}
 	return Weeks{
 		This: this,
 		Last: Window{From: lastStart, To: start},

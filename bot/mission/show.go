@@ -83,23 +83,18 @@ func (h *handlers) show(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 
 // getInvolved is the how-to-get-involved line, with examples that work here.
 func getInvolved(goals []GoalSummary, openings []Opening) string {
-	goalRef, unit := "plant-1000-trees", "trees"
+	pledge, log := "/pledge <amount> to <goal>", "/log <amount> to <goal>"
 	if len(goals) > 0 {
-		goalRef, unit = goals[0].Slug, goals[0].Unit
+		g := goals[0]
+		pledge = fmt.Sprintf("/pledge %s to %s", bot.Amount(1000).WithUnit(g.Unit), g.Slug)
+		log = fmt.Sprintf("/log %s to %s", bot.Amount(500).WithUnit(g.Unit), g.Slug)
 	}
-	amount := func(n string) string {
-		switch unit {
-		case "£", "$", "€":
-			return unit + n
-		}
-		return n + " " + unit
-	}
-	opp := "park-cleanup"
+	join := "/volunteer join <opportunity>"
 	if len(openings) > 0 {
-		opp = fmt.Sprintf("#%d", openings[0].No)
+		join = fmt.Sprintf("/volunteer join #%d", openings[0].No)
 	}
-	return fmt.Sprintf("Get involved: pledge with /pledge %s to %s · sign up with /volunteer join %s · record what you did with /log %s to %s · share good news with /win <what happened>",
-		amount("10"), goalRef, opp, amount("5"), goalRef)
+	return fmt.Sprintf("Get involved: pledge with %s · sign up with %s · record what you did with %s · share good news with /win <what happened>",
+		pledge, join, log)
 }
 
 // set answers /mission set <text>.

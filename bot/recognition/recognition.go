@@ -4,9 +4,15 @@
 // Privacy decisions:
 //   - A member who chose /myimpact hide is left off leaderboards, and kudos
 //     to them are stored and told to them privately, but the public post
-//     does not name them ("someone who prefers not to be named"). A win is
-//     posted by its author on purpose, so it names its author even when they
-//     are hidden.
+//     does not name them ("someone who prefers not to be named"). Wins and
+//     kudos are posted by their author or giver on purpose, so those posts
+//     name them even when they are hidden.
+//   - Leaderboards also leave out members who left the workspace or guild
+//     and forgotten members; a member with nothing in the period is not
+//     listed.
+//   - A streak counts consecutive weeks (Monday to Monday in the
+//     community's timezone) with any recorded activity, up to this week; a
+//     week not over yet does not break it.
 //   - Anonymous contributions count in totals but never in rankings.
 //   - /myimpact forget blanks the member's name, erases the texts they wrote
 //     (win texts, kudos reasons given, contribution notes) and makes their

@@ -19,7 +19,7 @@ const maxHours bot.Amount = 1000 * 100
 const createExample = `/volunteer create "Park cleanup" 2026-12-05 10:00 for 2h slots 12 at "Riverside Park"`
 
 func (h *handlers) list(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	open, err := h.s.OpenOpportunities(ctx, c.Actor.Community, c.Now, 25)
+	open, err := h.s.UpcomingOpportunities(ctx, c.Actor.Community, c.Now, 25)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("list opportunities: %w", err)
 	}
@@ -159,9 +159,9 @@ func place(c *bot.Call, ex string) (string, error) {
 	return p, nil
 }
 
-// find resolves the opportunity option.
-func (h *handlers) find(ctx context.Context, c *bot.Call) (Opportunity, error) {
-	return resolve(ctx, h.s, c.Actor.Community, c.Text("opportunity"), c.Now, c.Loc, c.Example())
+// find resolves the opportunity option; past is for attendance (see resolve).
+func (h *handlers) find(ctx context.Context, c *bot.Call, past bool) (Opportunity, error) {
+	return resolve(ctx, h.s, c.Actor.Community, c.Text("opportunity"), c.Now, past, c.Loc, c.Example())
 }
 
 // userError turns a store outcome about o into what the person reads, or
@@ -190,7 +190,7 @@ func userError(c *bot.Call, o Opportunity, doing string, err error) error {
 }
 
 func (h *handlers) join(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, false)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -224,7 +224,7 @@ func promotedNote(m bot.Member, o Opportunity, loc *time.Location) bot.Message {
 }
 
 func (h *handlers) leave(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, false)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -247,7 +247,7 @@ func (h *handlers) leave(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 }
 
 func (h *handlers) roster(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, false)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -283,7 +283,7 @@ func (h *handlers) roster(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 
 func (h *handlers) edit(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	ex := c.Example()
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, false)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -403,7 +403,7 @@ func plural(n int, one, many string) string {
 }
 
 func (h *handlers) cancel(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, false)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -559,7 +559,7 @@ func (h *handlers) target(ctx context.Context, c *bot.Call, ref string) (target,
 		return target{}, fmt.Errorf("find goal %q: %w", ref, err)
 	}
 	hash := strings.HasPrefix(ref, "#")
-	og := group(opps, c.Now)
+	og := group(opps, c.Now, true)
 	var oExact []Opportunity
 	for _, o := range og {
 		if (hash && ref == fmt.Sprintf("#%d", o.No)) || strings.EqualFold(o.Slug, ref) {
@@ -603,7 +603,7 @@ func (h *handlers) target(ctx context.Context, c *bot.Call, ref string) (target,
 }
 
 func (h *handlers) attended(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	o, err := h.find(ctx, c)
+	o, err := h.find(ctx, c, true)
 	if err != nil {
 		return bot.Reply{}, err
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/missionbot/missionbot/bot"
 )
@@ -15,13 +14,14 @@ import (
 // maxSlugLen leaves room for a "-2" suffix within the 64-character column.
 const maxSlugLen = 60
 
-// Slug returns the reference made from a title: lower case, letters and
-// digits, runs of anything else as one hyphen ("Park cleanup!" → "park-cleanup").
+// Slug returns the reference made from a title, as for goals: lower-case
+// ASCII letters and digits, runs of anything else as one hyphen ("Park
+// cleanup!" → "park-cleanup"); "opportunity" when nothing is left.
 func Slug(title string) string {
 	var b strings.Builder
 	hyphen := false
 	for _, r := range strings.ToLower(title) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			if hyphen && b.Len() > 0 {
 				b.WriteByte('-')
 			}
@@ -32,9 +32,8 @@ func Slug(title string) string {
 		hyphen = true
 	}
 	s := b.String()
-	for len(s) > maxSlugLen {
-		r := []rune(s)
-		s = strings.TrimRight(string(r[:len(r)-1]), "-")
+	if len(s) > maxSlugLen {
+		s = strings.TrimRight(s[:maxSlugLen], "-")
 	}
 	if s == "" {
 		s = "opportunity"
@@ -45,9 +44,10 @@ func Slug(title string) string {
 // resolve returns the opportunity ref means in community c: #<no>, the slug
 // or a unique case-insensitive title prefix. A slug or title of a recurring
 // series means its next open occurrence (or, when none is ahead, the latest
-// one). Unknown and ambiguous references are *bot.UserError listing what
-// there is; ex is the example to show.
-func resolve(ctx context.Context, s Store, c bot.CommunityID, ref string, now time.Time, loc *time.Location, ex string) (Opportunity, error) {
+// one); with past (attendance, hours) it means the latest occurrence that has
+// started, when there is one. Unknown and ambiguous references are
+// *bot.UserError listing what there is; ex is the example to show.
+func resolve(ctx context.Context, s Store, c bot.CommunityID, ref string, now time.Time, past bool, loc *time.Location, ex string) (Opportunity, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return Opportunity{}, bot.Userf(ex, "Say which opportunity, by #id or title.")
@@ -66,7 +66,7 @@ func resolve(ctx context.Context, s Store, c bot.CommunityID, ref string, now ti
 			return Opportunity{}, notFound(ctx, s, c, ref, now, loc, ex)
 		}
 	}
-	groups := group(found, now)
+	groups := group(found, now, past)
 	var exact []Opportunity
 	for _, g := range groups {
 		if strings.EqualFold(g.Slug, ref) {
@@ -86,9 +86,9 @@ func resolve(ctx context.Context, s Store, c bot.CommunityID, ref string, now ti
 	return Opportunity{}, bot.Userf(ex, "%q could mean %s. Use the #id.", ref, labels(cands, loc))
 }
 
-// group keeps one opportunity per series (its next open occurrence, else
-// its latest) and every one-off, ordered by start.
-func group(found []Opportunity, now time.Time) []Opportunity {
+// group keeps one opportunity per series (see resolve) and every one-off,
+// ordered by start.
+func group(found []Opportunity, now time.Time, past bool) []Opportunity {
 	best := map[int64]Opportunity{}
 	var out []Opportunity
 	for _, o := range found {
@@ -97,19 +97,30 @@ func group(found []Opportunity, now time.Time) []Opportunity {
 			continue
 		}
 		cur, ok := best[o.SeriesID]
-		if !ok || better(o, cur, now) {
+		if !ok || better(o, cur, now, past) {
 			best[o.SeriesID] = o
 		}
 	}
 	for _, o := range best {
 		out = append(out, o)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].StartsAt.Before(out[j].StartsAt) || (out[i].StartsAt.Equal(out[j].StartsAt) && out[i].No < out[j].No) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].StartsAt.Before(out[j].StartsAt) || (out[i].StartsAt.Equal(out[j].StartsAt) && out[i].No < out[j].No)
+	})
 	return out
 }
 
 // better reports whether a is a better stand-in for its series than b.
-func better(a, b Opportunity, now time.Time) bool {
+func better(a, b Opportunity, now time.Time, past bool) bool {
+	if past {
+		pa, pb := !a.Cancelled && !a.StartsAt.After(now), !b.Cancelled && !b.StartsAt.After(now)
+		switch {
+		case pa && pb:
+			return a.StartsAt.After(b.StartsAt)
+		case pa != pb:
+			return pa
+		}
+	}
 	ua, ub := !a.Cancelled && a.StartsAt.After(now), !b.Cancelled && b.StartsAt.After(now)
 	switch {
 	case ua && ub:
@@ -121,7 +132,7 @@ func better(a, b Opportunity, now time.Time) bool {
 }
 
 func notFound(ctx context.Context, s Store, c bot.CommunityID, ref string, now time.Time, loc *time.Location, ex string) error {
-	open, err := s.OpenOpportunities(ctx, c, now, 10)
+	open, err := s.UpcomingOpportunities(ctx, c, now, 10)
 	if err != nil {
 		return fmt.Errorf("open opportunities: %w", err)
 	}

@@ -181,9 +181,9 @@ type Store interface {
 	// for "#12", else those whose slug equals ref or whose title starts with
 	// it, case-insensitively; at most 100, by start time.
 	FindOpportunities(ctx context.Context, c bot.CommunityID, ref string) ([]Opportunity, error)
-	// OpenOpportunities returns open opportunities starting after after,
+	// UpcomingOpportunities returns open opportunities starting after after,
 	// soonest first, at most limit.
-	OpenOpportunities(ctx context.Context, c bot.CommunityID, after time.Time, limit int) ([]Opportunity, error)
+	UpcomingOpportunities(ctx context.Context, c bot.CommunityID, after time.Time, limit int) ([]Opportunity, error)
 	// Join signs member up to opportunity id: confirmed while places are
 	// left, else waitlisted at the end. It fails with ErrNotFound,
 	// ErrCancelled, ErrStarted (at at) or *AlreadyError. It records an

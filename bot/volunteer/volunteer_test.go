@@ -1,0 +1,397 @@
+package volunteer_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/goal"
+	"github.com/missionbot/missionbot/bot/volunteer"
+	"github.com/missionbot/missionbot/internal/missiontest"
+	"github.com/missionbot/missionbot/storage"
+)
+
+var areas = []missiontest.Register{
+	func(e *bot.Engine, s *storage.Store) { volunteer.Register(e, s) },
+	func(e *bot.Engine, s *storage.Store) { goal.Register(e, s) },
+}
+
+const cleanup = `/volunteer create "Park cleanup" 2026-12-05 10:00 for 2h slots 2 at "Riverside Park"`
+
+// setup makes olive an organiser and creates #1 Park cleanup (2 slots).
+func setup(t *testing.T, h *missiontest.H) {
+	t.Helper()
+	h.Organiser("olive")
+	h.Run("olive", cleanup).MustPrivate(t, "Created #1 Park cleanup (Sat 5 Dec 2026 10:00) (park-cleanup)")
+}
+
+func TestCreatePostsWithJoinButtonAndLists(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		out := h.Run("olive", cleanup)
+		out.MustPrivate(t, "Created #1 Park cleanup").
+			MustPublic(t, "Volunteers wanted: Park cleanup", "When: Sat 5 Dec 2026 10:00", "For: 2h", "Where: Riverside Park", "Places: 0 of 2 taken", "[ Join ]")
+		var join bot.Button
+		for _, m := range out.Reply.Messages {
+			if m.Visibility == bot.Public {
+				if m.Kind != bot.PostOpportunity {
+					t.Fatalf("post kind %q, want opportunity", m.Kind)
+				}
+				join = m.Buttons[0]
+			}
+		}
+		if join.Action != "cmd:volunteer join #1" || join.Style != bot.ButtonPrimary {
+			t.Fatalf("join button %+v", join)
+		}
+		h.Run("olive", `/volunteer create "Food bank shift" tomorrow 18:00`).MustPrivate(t, "Created #2 Food bank shift")
+
+		list := h.Run("alice", "/volunteer").MustNoPublic(t)
+		list.MustPrivate(t,
+			"#2 Food bank shift · Wed 2 Dec 2026 18:00 · unlimited places",
+			"#1 Park cleanup · Sat 5 Dec 2026 10:00 for 2h · at Riverside Park · 2 slots left")
+		if strings.Index(list.Private, "#2") > strings.Index(list.Private, "#1 Park") {
+			t.Fatalf("list not soonest first:\n%s", list.Private)
+		}
+
+		// The button runs the command as whoever presses it.
+		h.Click("alice", join.Action).MustPrivate(t, "You're signed up for #1 Park cleanup", "1 of 2 places are taken")
+		h.Run("bob", "/volunteer join park").MustPrivate(t, "signed up")
+		h.Run("carol", "/volunteer list").MustPrivate(t, "Park cleanup", "full")
+		h.Run("carol", "/volunteer join #1")
+		h.Run("carol", "/volunteer").MustPrivate(t, "full · 1 waitlisted")
+
+		// Started opportunities drop off the list.
+		h.Advance(34 * time.Hour)
+		if got := h.Run("alice", "/volunteer").Private; strings.Contains(got, "Food bank") || !strings.Contains(got, "Park cleanup") {
+			t.Fatalf("list after the food bank shift started:\n%s", got)
+		}
+	})
+}
+
+func TestCreateInTimezoneAndDuplicateTitles(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		if err := h.Store.DB().Exec("UPDATE communities SET timezone = 'Europe/Paris'").Error; err != nil {
+			t.Fatal(err)
+		}
+		h.Run("olive", `/volunteer create "Park cleanup" 2026-12-05 10:00`).MustPublic(t, "When: Sat 5 Dec 2026 10:00")
+		var startsAt time.Time
+		h.Store.DB().Raw("SELECT starts_at FROM opportunities WHERE no = 1").Scan(&startsAt)
+		if want := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC); !startsAt.Equal(want) {
+			t.Fatalf("stored %v, want %v (UTC)", startsAt, want)
+		}
+		h.Run("olive", `/volunteer create "Park cleanup" 2026-12-12 10:00`).MustPrivate(t, "#2 Park cleanup", "(park-cleanup-2)")
+		h.Unchanged("alice", "/volunteer join park", `"park" could mean #1 Park cleanup (Sat 5 Dec 2026 10:00), #2 Park cleanup (Sat 12 Dec 2026 10:00)`)
+		h.Run("alice", "/volunteer join park-cleanup-2").MustPrivate(t, "signed up for #2")
+		h.Run("alice", "/volunteer join PARK-CLEANUP").MustPrivate(t, "signed up for #1")
+	})
+}
+
+func TestRecurringSeries(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/volunteer create "Saturday litter pick" every sat 10:00 for 1h30m slots 5 at "Town hall"`).
+			MustPrivate(t, "Created #1 Saturday litter pick (Sat 5 Dec 2026 10:00)", "repeats every sat 10:00").
+			MustPublic(t, "Repeats: every sat 10:00", "For: 1h30m")
+		var n int64
+		h.Store.DB().Table("series").Where("rule = ? AND minutes = 90 AND slots = 5", "every sat 10:00").Count(&n)
+		if n != 1 {
+			t.Fatalf("series rows = %d, want 1", n)
+		}
+		// The scheduler adds later occurrences; one is inserted here as it would.
+		if err := h.Store.DB().Exec(`INSERT INTO opportunities (community_id, no, series_id, slug, title, starts_at, minutes, slots, place, status, confirmed, waitlisted, channel_id, created_by, created_at)
+			SELECT community_id, 2, series_id, slug, title, ?, minutes, slots, place, 'open', 0, 0, '', created_by, created_at FROM opportunities WHERE no = 1`,
+			time.Date(2026, 12, 12, 10, 0, 0, 0, time.UTC)).Error; err != nil {
+			t.Fatal(err)
+		}
+		h.Run("alice", "/volunteer join saturday-litter-pick").MustPrivate(t, "signed up for #1")
+		h.Run("bob", "/volunteer join #2").MustPrivate(t, "signed up for #2")
+		// Once #1 has started, the title means the next occurrence.
+		h.Advance(4*24*time.Hour + time.Hour)
+		h.Run("carol", `/volunteer join "Saturday litter"`).MustPrivate(t, "signed up for #2")
+		// Hours and attendance mean the latest occurrence that has started.
+		h.Run("alice", "/volunteer hours 1 for saturday-litter-pick").MustPrivate(t, "Logged 1 hour for #1 Saturday litter pick")
+		h.Run("olive", "/volunteer attended saturday-litter-pick @alice").MustPrivate(t, "Credited @alice 1h30m each for #1", "replaces 1 hour")
+
+		h.Unchanged("olive", "/volunteer cancel #3 series", `No opportunity matches "#3"`)
+		out := h.Run("olive", "/volunteer cancel saturday-litter-pick series")
+		out.MustPrivate(t, "Cancelled the series Saturday litter pick and 1 upcoming occurrence", "Told 2 signed-up members")
+		if !strings.Contains(out.Direct["bob"], "recurring Saturday litter pick has been cancelled") || out.Direct["alice"] != "" {
+			t.Fatalf("notes: %+v", out.Direct)
+		}
+		h.Unchanged("dan", "/volunteer join saturday-litter-pick", "was cancelled")
+		h.Unchanged("olive", "/volunteer cancel saturday-litter-pick series", "already cancelled")
+		var status string
+		h.Store.DB().Raw("SELECT status FROM series").Scan(&status)
+		if status != "cancelled" {
+			t.Fatalf("series status %q", status)
+		}
+	})
+}
+
+func TestJoinWaitlistAndLeave(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("alice", "/volunteer join park-cleanup").MustPrivate(t, "You're signed up for #1 Park cleanup (Sat 5 Dec 2026 10:00) at Riverside Park")
+		h.Run("bob", "/volunteer join #1").MustPrivate(t, "2 of 2 places are taken")
+		h.Run("carol", "/volunteer join park").MustPrivate(t, "is full, so you're on the waitlist at position 1")
+		h.Run("dan", "/volunteer join Park").MustPrivate(t, "waitlist at position 2")
+
+		h.Unchanged("alice", "/volunteer join #1", "already signed up (confirmed)")
+		h.Unchanged("dan", "/volunteer join #1", "already on the waitlist", "position 2")
+		h.Unchanged("erin", "/volunteer leave #1", "not signed up")
+
+		out := h.Run("alice", "/volunteer leave #1")
+		out.MustPrivate(t, "You've left #1 Park cleanup")
+		if len(out.Direct) != 1 || !strings.Contains(out.Direct["carol"], "now confirmed for #1 Park cleanup") {
+			t.Fatalf("promotion notes: %+v", out.Direct)
+		}
+		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "✅ @bob", "✅ @carol", "⏳ waitlist 1: @dan", "2 confirmed, 1 waitlisted")
+
+		// Leaving the waitlist renumbers it and promotes no one.
+		h.Run("erin", "/volunteer join #1").MustPrivate(t, "position 2")
+		out = h.Run("dan", "/volunteer leave #1").MustPrivate(t, "left the waitlist")
+		if len(out.Direct) != 0 {
+			t.Fatalf("unexpected notes: %+v", out.Direct)
+		}
+		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "⏳ waitlist 1: @erin")
+
+		// Rejoining after leaving goes to the back.
+		h.Run("alice", "/volunteer join #1").MustPrivate(t, "waitlist at position 2")
+
+		var c struct{ Confirmed, Waitlisted int }
+		h.Store.DB().Raw("SELECT confirmed, waitlisted FROM opportunities WHERE no = 1").Scan(&c)
+		if c.Confirmed != 2 || c.Waitlisted != 2 {
+			t.Fatalf("counters %+v, want 2 confirmed 2 waitlisted", c)
+		}
+		var acts int64
+		h.Store.DB().Table("activities").Where("kind = ?", storage.ActSignup).Count(&acts)
+		if acts != 6 {
+			t.Fatalf("signup activities = %d, want 6", acts)
+		}
+
+		h.Advance(5 * 24 * time.Hour)
+		h.Unchanged("frank", "/volunteer join #1", "has already started")
+		h.Unchanged("bob", "/volunteer leave #1", "has already started")
+	})
+}
+
+func TestEdit(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		for _, u := range []string{"alice", "bob", "carol", "dan"} {
+			h.Run(u, "/volunteer join #1")
+		}
+		out := h.Run("olive", `/volunteer edit park-cleanup when 2026-12-06 10:00 at "North Gate"`)
+		out.MustPrivate(t, "Updated #1 Park cleanup: when Sat 5 Dec 2026 10:00 → Sun 6 Dec 2026 10:00; place Riverside Park → North Gate", "Told 4 signed-up members")
+		for _, u := range []string{"alice", "bob", "carol", "dan"} {
+			if !strings.Contains(out.Direct[u], "it now starts Sun 6 Dec 2026 10:00 and it's now at North Gate") {
+				t.Fatalf("%s was not told: %+v", u, out.Direct)
+			}
+		}
+		out = h.Run("olive", "/volunteer edit #1 slots 3 for 3h")
+		out.MustPrivate(t, "length 2h → 3h", "slots 2 → 3", "1 moved up from the waitlist")
+		if len(out.Direct) != 1 || !strings.Contains(out.Direct["carol"], "now confirmed") {
+			t.Fatalf("promotion notes: %+v", out.Direct)
+		}
+		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "✅ @carol", "⏳ waitlist 1: @dan")
+
+		h.Unchanged("olive", "/volunteer edit #1 slots 2", "3 members are already confirmed", "at least 3 slots")
+		h.Unchanged("olive", "/volunteer edit #1", "Say what to change")
+		h.Unchanged("olive", "/volunteer edit #1 slots 0", "slots must be a whole number from 1 to 10000")
+		h.Unchanged("olive", "/volunteer edit #1 when every sat 10:00", "Edit changes one occurrence")
+		h.Unchanged("olive", "/volunteer edit #1 when 2026-11-30 10:00", "in the past")
+		h.Unchanged("alice", "/volunteer edit #1 slots 5", "Only organisers")
+	})
+}
+
+func TestCancel(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		for _, u := range []string{"alice", "bob", "carol"} {
+			h.Run(u, "/volunteer join #1")
+		}
+		h.Unchanged("alice", "/volunteer cancel #1", "Only organisers")
+		h.Unchanged("olive", "/volunteer cancel #1 series", "does not repeat")
+		out := h.Run("olive", "/volunteer cancel park-cleanup")
+		out.MustPrivate(t, "Cancelled #1 Park cleanup", "Told 3 signed-up members")
+		for _, u := range []string{"alice", "bob", "carol"} {
+			if !strings.Contains(out.Direct[u], "#1 Park cleanup (Sat 5 Dec 2026 10:00), which you signed up for, has been cancelled") {
+				t.Fatalf("%s not told: %+v", u, out.Direct)
+			}
+		}
+		h.Unchanged("dan", "/volunteer join #1", "#1 Park cleanup (Sat 5 Dec 2026 10:00) was cancelled")
+		h.Unchanged("alice", "/volunteer leave #1", "was cancelled")
+		h.Unchanged("olive", "/volunteer cancel #1", "already cancelled")
+		h.Unchanged("olive", "/volunteer edit #1 slots 9", "was cancelled")
+		if got := h.Run("dan", "/volunteer").Private; strings.Contains(got, "#1") {
+			t.Fatalf("cancelled opportunity listed:\n%s", got)
+		}
+	})
+}
+
+func contributions(t *testing.T, h *missiontest.H, member, kind string) int64 {
+	t.Helper()
+	var sum int64
+	if err := h.Store.DB().Raw(`SELECT COALESCE(SUM(c.amount), 0) FROM contributions c JOIN members m ON m.id = c.member_id
+		WHERE m.external_id = ? AND c.kind = ?`, member, kind).Scan(&sum).Error; err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func TestHours(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("olive", `/goal create "Volunteer hours" 10 hours as hours`)
+		h.Run("olive", `/goal create "Plant trees" 100 trees`)
+
+		h.Run("alice", "/volunteer hours 2.5").MustPrivate(t, "Logged 2.5 hours.")
+		out := h.Run("alice", "/volunteer hours 3h for hours")
+		out.MustPrivate(t, "Logged 3 hours toward Volunteer hours (hours)", "3 / 10 hours").
+			MustPublic(t, "Volunteer hours is 25% of the way there!")
+		for _, m := range out.Reply.Messages {
+			if m.Visibility == bot.Public && m.Kind != bot.PostMilestone {
+				t.Fatalf("milestone post kind %q", m.Kind)
+			}
+		}
+		h.Run("bob", "/volunteer hours 1 for volunteer").MustPrivate(t, "Logged 1 hour toward", "4 / 10 hours").MustNoPublic(t)
+		out = h.Run("bob", "/volunteer hours 6 for hours")
+		if strings.Contains(out.Public, "25%") || !strings.Contains(out.Public, "50%") || !strings.Contains(out.Public, "75%") || !strings.Contains(out.Public, "reached its target") {
+			t.Fatalf("milestones from 40%% to 100%%:\n%s", out.All)
+		}
+		var progress int64
+		h.Store.DB().Raw("SELECT progress FROM goals WHERE slug = 'hours'").Scan(&progress)
+		if progress != 1000 {
+			t.Fatalf("goal progress %d, want 1000", progress)
+		}
+
+		h.Unchanged("alice", "/volunteer hours 2 for park-cleanup", "hasn't happened yet")
+		h.Unchanged("alice", "/volunteer hours 2 for #1", `"#1" could mean opportunity #1 Park cleanup (Sat 5 Dec 2026 10:00), goal #1 Volunteer hours (hours)`)
+		h.Unchanged("alice", "/volunteer hours 2 for plant-trees", "counts trees, not hours", "/log 2 trees to plant-trees")
+		h.Unchanged("alice", "/volunteer hours 2 for nowhere", `No opportunity or goal matches "nowhere"`)
+		h.Unchanged("alice", "/volunteer hours 0", "zero")
+		h.Unchanged("alice", "/volunteer hours -1", "negative")
+		h.Unchanged("alice", "/volunteer hours NaN", "not a number")
+		h.Unchanged("alice", "/volunteer hours 1e999", "not a number")
+		h.Unchanged("alice", "/volunteer hours 2,5", "2.5")
+		h.Unchanged("alice", "/volunteer hours 2 trees", `"trees"`)
+		h.Unchanged("alice", "/volunteer hours 2kg", `counted in hours, not "kg"`)
+		h.Unchanged("alice", "/volunteer hours 5000", "at most 1,000")
+		h.Unchanged("alice", "/volunteer hours", "Missing <n>")
+		h.Run("olive", "/goal close hours")
+		h.Unchanged("alice", "/volunteer hours 1 for hours", "is closed")
+
+		h.Advance(5 * 24 * time.Hour)
+		h.Run("alice", "/volunteer hours 1.5 for park-cleanup").MustPrivate(t, "Logged 1.5 hours for #1 Park cleanup")
+		var n int64
+		h.Store.DB().Table("contributions").Where("kind = 'hours' AND opportunity_id IS NOT NULL AND goal_id IS NULL AND amount = 150").Count(&n)
+		if n != 1 {
+			t.Fatalf("hours for the opportunity: %d rows", n)
+		}
+		var acts int64
+		h.Store.DB().Table("activities").Where("kind = ?", storage.ActHours).Count(&acts)
+		if acts != 5 {
+			t.Fatalf("hours activities = %d, want 4", acts)
+		}
+	})
+}
+
+func TestAttended(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("alice", "/volunteer join #1")
+		h.Unchanged("olive", "/volunteer attended #1 @alice", "hasn't started yet")
+		h.Advance(5 * 24 * time.Hour)
+		h.Run("alice", "/volunteer hours 1.5 for #1")
+		h.Run("alice", "/volunteer hours 1")
+
+		out := h.Run("olive", "/volunteer attended park-cleanup @alice @bob @alice")
+		out.MustPrivate(t, "Credited @alice, @bob 2h each for #1 Park cleanup", "replaces 1.5 hours they had logged themselves")
+		if got := contributions(t, h, "alice", "attended"); got != 200 {
+			t.Fatalf("alice attended %d, want 200", got)
+		}
+		if got := contributions(t, h, "alice", "hours"); got != 100 {
+			t.Fatalf("alice self-logged %d, want 100 (the hours not for #1)", got)
+		}
+		if got := contributions(t, h, "bob", "attended"); got != 200 {
+			t.Fatalf("bob attended %d, want 200", got)
+		}
+		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "✅ @alice (attended)")
+
+		before := h.Snapshot()
+		h.Run("olive", "/volunteer attended #1 @bob").MustPrivate(t, "@bob was already marked as attended; nothing changed")
+		if after := h.Snapshot(); after != before {
+			t.Fatalf("marking again changed the database:\n%s\n%s", before, after)
+		}
+		h.Unchanged("alice", "/volunteer attended #1 @bob", "Only organisers")
+		h.Unchanged("olive", "/volunteer attended #1", "Missing")
+
+		h.Run("olive", `/volunteer create "Quiz night" tomorrow 18:00`)
+		h.Advance(48 * time.Hour)
+		h.Unchanged("olive", "/volunteer attended #2 @bob", "has no length")
+	})
+}
+
+func TestBadInputs(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		for _, c := range []struct{ user, line, want string }{
+			{"olive", "/volunteer create", "Missing <title>"},
+			{"olive", `/volunteer create "Park cleanup"`, "Missing <when>"},
+			{"alice", cleanup, "Only organisers can use /volunteer create"},
+			{"olive", `/volunteer create "Late" 2026-11-30 10:00`, "in the past"},
+			{"olive", `/volunteer create "Late" 2026-12-01 08:00`, "in the past"},
+			{"olive", `/volunteer create "Bad day" 2026-02-30 10:00`, "2026-02-30"},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 slots 0`, "slots must be a whole number from 1 to 10000"},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 slots -1`, "slots must be a whole number from 1 to 10000"},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 slots 10001`, "from 1 to 10000"},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 slots abc`, `"slots abc"`},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 for 0h`, "zero"},
+			{"olive", `/volunteer create "` + strings.Repeat("x", 201) + `" tomorrow 10:00`, "the most is 200"},
+			{"olive", `/volunteer create "Shift" tomorrow 10:00 at "` + strings.Repeat("x", 1990) + `"`, "the most a command takes is 2000"},
+			{"alice", "/volunteer join", "Missing <opportunity>"},
+			{"alice", "/volunteer join beach", `No opportunity matches "beach". Open ones: #1 Park cleanup (Sat 5 Dec 2026 10:00)`},
+			{"alice", "/volunteer join #7", `No opportunity matches "#7"`},
+			{"alice", "/volunteer leave", "Missing <opportunity>"},
+			{"alice", "/volunteer roster #1", "Only organisers"},
+			{"olive", "/volunteer roster nothing", "No opportunity matches"},
+		} {
+			h.Unchanged(c.user, c.line, c.want)
+		}
+		// The console turns @name into a mention; a platform may send a bare one.
+		before := h.Snapshot()
+		for _, text := range []string{`create "Shift" tomorrow 10:00 at @bob`, "attended #1 @bob"} {
+			req := h.Request("olive", "/volunteer")
+			req.Text = text
+			if got := h.Engine.Do(context.Background(), req); len(got.Messages) != 1 || !strings.Contains(got.Messages[0].Text, "@bob is not a mention") {
+				t.Fatalf("%s: %+v", text, got)
+			}
+		}
+		if after := h.Snapshot(); after != before {
+			t.Fatalf("a bare @name changed the database:\n%s\n%s", before, after)
+		}
+	})
+}
+
+func TestAnotherCommunitysIDIsMissing(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		other := h.In("other")
+		other.Organiser("oscar")
+		for _, line := range []string{"/volunteer join #1", "/volunteer leave #1", "/volunteer hours 1 for #1"} {
+			got := other.Run("alice", line).Private
+			want := other.Run("alice", strings.Replace(line, "#1", "#2", 1)).Private
+			if got != strings.Replace(want, "#2", "#1", -1) {
+				t.Fatalf("%s in another community:\n%s\nwhile a missing id says:\n%s", line, got, want)
+			}
+			other.Unchanged("alice", line, "#1")
+		}
+		for _, line := range []string{"/volunteer roster #1", "/volunteer cancel #1", "/volunteer edit #1 slots 5", "/volunteer attended #1 @alice"} {
+			other.Unchanged("oscar", line, `No opportunity matches "#1"`)
+		}
+		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "Nobody has signed up yet")
+	})
+}

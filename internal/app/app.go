@@ -1,0 +1,32 @@
+// Package app wires the core: the engine with every area's handlers over
+// one store. cmd/missionbot and the end-to-end tests build on it.
+package app
+
+import (
+	"log/slog"
+
+	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/announce"
+	"github.com/missionbot/missionbot/bot/digest"
+	"github.com/missionbot/missionbot/bot/goal"
+	"github.com/missionbot/missionbot/bot/impact"
+	"github.com/missionbot/missionbot/bot/mission"
+	"github.com/missionbot/missionbot/bot/pledge"
+	"github.com/missionbot/missionbot/bot/recognition"
+	"github.com/missionbot/missionbot/bot/volunteer"
+	"github.com/missionbot/missionbot/storage"
+)
+
+// Engine returns the engine with every command's handler registered.
+func Engine(s *storage.Store, clock bot.Clock, log *slog.Logger) *bot.Engine {
+	e := bot.NewEngine(bot.Commands, s, clock, log)
+	mission.Register(e, s)
+	goal.Register(e, s)
+	pledge.Register(e, s)
+	volunteer.Register(e, s)
+	recognition.Register(e, s)
+	impact.Register(e, s)
+	digest.Register(e, s)
+	announce.Register(e, s)
+	return e
+}

@@ -1,0 +1,267 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/digest"
+	"github.com/missionbot/missionbot/bot/impact"
+)
+
+var (
+	_ impact.Store = (*Store)(nil)
+	_ digest.Store = (*Store)(nil)
+)
+
+// ImpactActivity counts what community c did in w (see impact.Numbers). It
+// reads contributions once through (community_id, created_at) and counts
+// pledges, signups, wins and kudos created in w.
+func (s *Store) ImpactActivity(ctx context.Context, c bot.CommunityID, w impact.Window) (impact.Activity, error) {
+	from, to := utc(w.From), utc(w.To)
+	var r struct {
+		Contributions, Fulfilments, Hours, Pledges, Signups, Wins, Kudos int64
+	}
+	err := s.db.WithContext(ctx).Raw(`
+SELECT k.contributions, k.fulfilments, k.hours,
+  (SELECT COUNT(*) FROM pledges WHERE community_id = @c AND created_at >= @from AND created_at < @to) AS pledges,
+  (SELECT COUNT(*) FROM signups WHERE community_id = @c AND created_at >= @from AND created_at < @to) AS signups,
+  (SELECT COUNT(*) FROM wins WHERE community_id = @c AND created_at >= @from AND created_at < @to) AS wins,
+  (SELECT COUNT(*) FROM kudos WHERE community_id = @c AND created_at >= @from AND created_at < @to) AS kudos
+FROM (
+  SELECT COUNT(*) AS contributions,
+    COALESCE(SUM(CASE WHEN kind = 'pledge' THEN 1 ELSE 0 END), 0) AS fulfilments,
+    COALESCE(SUM(CASE WHEN kind IN ('hours', 'attended') THEN amount ELSE 0 END), 0) AS hours
+  FROM contributions
+  WHERE community_id = @c AND created_at >= @from AND created_at < @to
+) k`,
+		map[string]any{"c": int64(c), "from": from, "to": to}).Scan(&r).Error
+	if err != nil {
+		return impact.Activity{}, fmt.Errorf("activity counts: %w", unavailable(err))
+	}
+	return impact.Activity{Contributions: r.Contributions, Fulfilments: r.Fulfilments, Hours: bot.Amount(r.Hours),
+		PledgesMade: r.Pledges, Signups: r.Signups, Wins: r.Wins, Kudos: r.Kudos}, nil
+}
+
+// ImpactGoalChanges sums contributions per goal in cur and prev (see impact.Numbers).
+func (s *Store) ImpactGoalChanges(ctx context.Context, c bot.CommunityID, goalID int64, cur, prev impact.Window) (map[int64]impact.GoalChange, error) {
+	lo, hi := prev.From, cur.To
+	if cur.From.Before(lo) {
+		lo = cur.From
+	}
+	if prev.To.After(hi) {
+		hi = prev.To
+	}
+	args := map[string]any{"c": int64(c), "lo": utc(lo), "hi": utc(hi),
+		"cf": utc(cur.From), "ct": utc(cur.To), "pf": utc(prev.From), "pt": utc(prev.To), "g": goalID}
+	filter := "goal_id IS NOT NULL"
+	if goalID != 0 {
+		filter = "goal_id = @g"
+	}
+	var rows []struct {
+		GoalID                 int64
+		Cur, Prev, CurN, PrevN int64
+	}
+	err := s.db.WithContext(ctx).Raw(`
+SELECT goal_id,
+  COALESCE(SUM(CASE WHEN created_at >= @cf AND created_at < @ct THEN amount ELSE 0 END), 0) AS cur,
+  COALESCE(SUM(CASE WHEN created_at >= @pf AND created_at < @pt THEN amount ELSE 0 END), 0) AS prev,
+  COALESCE(SUM(CASE WHEN created_at >= @cf AND created_at < @ct THEN 1 ELSE 0 END), 0) AS cur_n,
+  COALESCE(SUM(CASE WHEN created_at >= @pf AND created_at < @pt THEN 1 ELSE 0 END), 0) AS prev_n
+FROM contributions
+WHERE community_id = @c AND created_at >= @lo AND created_at < @hi AND `+filter+`
+GROUP BY goal_id`, args).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("goal changes: %w", unavailable(err))
+	}
+	out := make(map[int64]impact.GoalChange, len(rows))
+	for _, r := range rows {
+		out[r.GoalID] = impact.GoalChange{GoalID: r.GoalID, Cur: bot.Amount(r.Cur), Prev: bot.Amount(r.Prev), CurN: r.CurN, PrevN: r.PrevN}
+	}
+	return out, nil
+}
+
+// ImpactMembers counts active, new, returning and lapsed members (see
+// impact.MemberWindows). For each member it looks up, in the index
+// (community_id, member_id, at), their latest activity before the period's
+// end, and for the active ones whether they did anything in the period
+// before, so the cost grows with members, not with activity rows. The CTE
+// is materialised so the per-member lookup runs once per member.
+func (s *Store) ImpactMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows) (impact.Members, error) {
+	args := map[string]any{"c": int64(c), "from": utc(w.Period.From), "to": utc(w.Period.To),
+		"prev": utc(w.PrevFrom), "lapsed": utc(w.LapsedFrom), "quiet": utc(w.QuietFrom)}
+	var r struct{ ActiveN, ReturningN, LapsedN, NewN int64 }
+	err := s.db.WithContext(ctx).Raw(`
+WITH t AS MATERIALIZED (
+  SELECT m.id, m.first_seen_at,
+    (SELECT MAX(a.at) FROM activities a WHERE a.community_id = @c AND a.member_id = m.id AND a.at < @to) AS last_to
+  FROM members m
+  WHERE m.community_id = @c
+)
+SELECT
+  COALESCE(SUM(CASE WHEN last_to >= @from THEN 1 ELSE 0 END), 0) AS active_n,
+  COALESCE(SUM(CASE WHEN last_to >= @from AND EXISTS (
+    SELECT 1 FROM activities b WHERE b.community_id = @c AND b.member_id = t.id AND b.at >= @prev AND b.at < @from
+  ) THEN 1 ELSE 0 END), 0) AS returning_n,
+  COALESCE(SUM(CASE WHEN last_to >= @lapsed AND last_to < @quiet THEN 1 ELSE 0 END), 0) AS lapsed_n,
+  COALESCE(SUM(CASE WHEN first_seen_at >= @from AND first_seen_at < @to THEN 1 ELSE 0 END), 0) AS new_n
+FROM t`, args).Scan(&r).Error
+	if err != nil {
+		return impact.Members{}, fmt.Errorf("member counts: %w", unavailable(err))
+	}
+	return impact.Members{Active: r.ActiveN, New: r.NewN, Returning: r.ReturningN, Lapsed: r.LapsedN}, nil
+}
+
+// ImpactGoalDetail returns a goal's pledged, fulfilled and contributor figures.
+func (s *Store) ImpactGoalDetail(ctx context.Context, c bot.CommunityID, goalID int64) (impact.GoalDetail, error) {
+	var r struct{ Pledged, Fulfilled, Contributors int64 }
+	err := s.db.WithContext(ctx).Raw(`
+SELECT
+  (SELECT COALESCE(SUM(amount - cancelled), 0) FROM pledges WHERE community_id = @c AND goal_id = @g) AS pledged,
+  (SELECT COALESCE(SUM(fulfilled), 0) FROM pledges WHERE community_id = @c AND goal_id = @g) AS fulfilled,
+  (SELECT COUNT(DISTINCT member_id) FROM contributions WHERE community_id = @c AND goal_id = @g) AS contributors`,
+		map[string]any{"c": int64(c), "g": goalID}).Scan(&r).Error
+	if err != nil {
+		return impact.GoalDetail{}, fmt.Errorf("goal detail: %w", unavailable(err))
+	}
+	return impact.GoalDetail{Pledged: bot.Amount(r.Pledged), Fulfilled: bot.Amount(r.Fulfilled), Contributors: r.Contributors}, nil
+}
+
+type recordRow struct {
+	No          int64
+	At          time.Time
+	Kind        string
+	Member      string
+	Forgotten   bool
+	Anonymous   bool
+	Goal        string
+	Amount      *int64
+	Unit        string
+	Status      string
+	Opportunity string
+	ToName      string
+	ToForgotten bool
+	Text        string
+}
+
+// ImpactRecords returns every pledge, contribution, signup, win and kudos of
+// community c for the export, each type oldest first.
+func (s *Store) ImpactRecords(ctx context.Context, c bot.CommunityID) ([]impact.Record, error) {
+	queries := []struct{ typ, sql string }{
+		{impact.TypePledge, `
+SELECT p.no, p.created_at AS at, '' AS kind, m.name AS member, m.forgotten, p.anonymous, g.slug AS goal,
+  p.amount, g.unit, p.status, '' AS opportunity, '' AS to_name, false AS to_forgotten, '' AS text
+FROM pledges p JOIN members m ON m.id = p.member_id JOIN goals g ON g.id = p.goal_id
+WHERE p.community_id = @c ORDER BY p.created_at, p.id`},
+		{impact.TypeContribution, `
+SELECT 0 AS no, k.created_at AS at, k.kind, m.name AS member, m.forgotten, k.anonymous, COALESCE(g.slug, '') AS goal,
+  k.amount, CASE WHEN k.kind IN ('hours', 'attended') AND g.id IS NULL THEN 'hours' ELSE COALESCE(g.unit, '') END AS unit,
+  '' AS status, COALESCE(o.title, '') AS opportunity, '' AS to_name, false AS to_forgotten, k.note AS text
+FROM contributions k JOIN members m ON m.id = k.member_id
+LEFT JOIN goals g ON g.id = k.goal_id LEFT JOIN opportunities o ON o.id = k.opportunity_id
+WHERE k.community_id = @c ORDER BY k.created_at, k.id`},
+		{impact.TypeSignup, `
+SELECT o.no, su.created_at AS at, '' AS kind, m.name AS member, m.forgotten, false AS anonymous, '' AS goal,
+  NULL AS amount, '' AS unit, su.status, o.title AS opportunity, '' AS to_name, false AS to_forgotten,
+  CASE WHEN su.attended THEN 'attended' ELSE '' END AS text
+FROM signups su JOIN members m ON m.id = su.member_id JOIN opportunities o ON o.id = su.opportunity_id
+WHERE su.community_id = @c ORDER BY su.created_at, su.id`},
+		{impact.TypeWin, `
+SELECT w.no, w.created_at AS at, '' AS kind, m.name AS member, m.forgotten, false AS anonymous, '' AS goal,
+  NULL AS amount, '' AS unit, '' AS status, '' AS opportunity, '' AS to_name, false AS to_forgotten, w.text
+FROM wins w JOIN members m ON m.id = w.member_id
+WHERE w.community_id = @c ORDER BY w.created_at, w.id`},
+		{impact.TypeKudos, `
+SELECT 0 AS no, k.created_at AS at, '' AS kind, f.name AS member, f.forgotten, false AS anonymous, '' AS goal,
+  NULL AS amount, '' AS unit, '' AS status, '' AS opportunity, t.name AS to_name, t.forgotten AS to_forgotten, k.reason AS text
+FROM kudos k JOIN members f ON f.id = k.from_id JOIN members t ON t.id = k.to_id
+WHERE k.community_id = @c ORDER BY k.created_at, k.id`},
+	}
+	var out []impact.Record
+	for _, q := range queries {
+		var rows []recordRow
+		if err := s.db.WithContext(ctx).Raw(q.sql, map[string]any{"c": int64(c)}).Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("export %s: %w", q.typ, unavailable(err))
+		}
+		for _, r := range rows {
+			rec := impact.Record{Type: q.typ, No: r.No, At: r.At.UTC(), Kind: r.Kind, Member: r.Member, Forgotten: r.Forgotten,
+				Anonymous: r.Anonymous, Goal: r.Goal, Unit: r.Unit, Status: r.Status, Opportunity: r.Opportunity,
+				To: r.ToName, ToForgotten: r.ToForgotten, Text: r.Text}
+			if r.Amount != nil {
+				rec.Amount, rec.HasAmount = bot.Amount(*r.Amount), true
+			}
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// DigestTopContributors ranks members by their non-anonymous contributions in w
+// (see digest.Store).
+func (s *Store) DigestTopContributors(ctx context.Context, c bot.CommunityID, w impact.Window, n int) ([]digest.Contributor, error) {
+	var rows []struct {
+		Name           string
+		Actions, Hours int64
+	}
+	err := s.db.WithContext(ctx).Raw(`
+SELECT m.name, t.actions, t.hours
+FROM (
+  SELECT member_id, COUNT(*) AS actions,
+    COALESCE(SUM(CASE WHEN kind IN ('hours', 'attended') THEN amount ELSE 0 END), 0) AS hours
+  FROM contributions
+  WHERE community_id = @c AND created_at >= @from AND created_at < @to AND NOT anonymous
+  GROUP BY member_id
+) t JOIN members m ON m.id = t.member_id AND m.community_id = @c
+WHERE NOT m.hidden AND NOT m."left" AND NOT m.forgotten
+ORDER BY t.actions DESC, t.hours DESC, m.name, m.id
+LIMIT @n`, map[string]any{"c": int64(c), "from": utc(w.From), "to": utc(w.To), "n": n}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("top contributors: %w", unavailable(err))
+	}
+	out := make([]digest.Contributor, len(rows))
+	for i, r := range rows {
+		out[i] = digest.Contributor{Name: r.Name, Actions: r.Actions, Hours: bot.Amount(r.Hours)}
+	}
+	return out, nil
+}
+
+// DigestWins returns at most n wins created in w, oldest first (see digest.Store).
+func (s *Store) DigestWins(ctx context.Context, c bot.CommunityID, w impact.Window, n int) ([]digest.Win, error) {
+	var rows []struct {
+		No     int64
+		Text   string
+		Author string
+	}
+	err := s.db.WithContext(ctx).Raw(`
+SELECT w.no, w.text, CASE WHEN m.hidden OR m."left" OR m.forgotten THEN '' ELSE m.name END AS author
+FROM wins w JOIN members m ON m.id = w.member_id
+WHERE w.community_id = @c AND w.created_at >= @from AND w.created_at < @to
+ORDER BY w.created_at, w.id
+LIMIT @n`, map[string]any{"c": int64(c), "from": utc(w.From), "to": utc(w.To), "n": n}).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("period wins: %w", unavailable(err))
+	}
+	out := make([]digest.Win, len(rows))
+	for i, r := range rows {
+		out[i] = digest.Win{No: r.No, Text: r.Text, Author: r.Author}
+	}
+	return out, nil
+}
+
+// DigestOpenings returns upcoming open opportunities with a slot left
+// (see digest.Store).
+func (s *Store) DigestOpenings(ctx context.Context, c bot.CommunityID, now time.Time, n int) ([]digest.Opening, error) {
+	var rows []Opportunity
+	err := s.db.WithContext(ctx).
+		Where("community_id = ? AND starts_at > ? AND status = ? AND (slots = 0 OR confirmed < slots)", int64(c), utc(now), "open").
+		Order("starts_at, id").Limit(n).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("open opportunities: %w", unavailable(err))
+	}
+	out := make([]digest.Opening, len(rows))
+	for i, r := range rows {
+		out[i] = digest.Opening{No: r.No, Title: r.Title, StartsAt: r.StartsAt.UTC(), Slots: r.Slots, Confirmed: r.Confirmed}
+	}
+	return out, nil
+}
