@@ -57,6 +57,30 @@ type Directory interface {
 	Member(ctx context.Context, c CommunityID, ref UserRef, name string, at time.Time) (Member, error)
 }
 
+// Deliveries is the database's record of platform deliveries: the unique key
+// behind deduplication, so a retry is recognised even when the coordination
+// backend (Redis) is down.
+type Deliveries interface {
+	// ClaimDelivery records eventID of platform and reports whether this was
+	// its first claim. Idempotent and safe for concurrent use.
+	ClaimDelivery(ctx context.Context, platform Platform, eventID string, at time.Time) (bool, error)
+}
+
+// Outcomes an Observer is told.
+const (
+	OutcomeOK        = "ok"
+	OutcomeRejected  = "rejected"
+	OutcomeError     = "error"
+	OutcomeDuplicate = "duplicate"
+	OutcomeLimited   = "limited"
+)
+
+// Observer is told the outcome and duration of every request, for metrics.
+type Observer func(command, outcome string, d time.Duration)
+
+// DedupTTL is how long a delivery id is remembered by the coordination layer.
+const DedupTTL = 24 * time.Hour
+
 // Handler runs one subcommand or button action.
 type Handler func(ctx context.Context, c *Call) (Reply, error)
 
@@ -70,7 +94,22 @@ type Engine struct {
 	log      *slog.Logger
 	handlers map[string]Handler
 	actions  map[string]Handler
+
+	coord      Coordinator
+	deliveries Deliveries
+	flood      Rate
+	observe    Observer
 }
+
+// UseCoordination makes the engine drop repeated deliveries (same platform
+// and event id: first through c, then through the database's unique key d)
+// and limit each member to flood requests. Call it before serving.
+func (e *Engine) UseCoordination(c Coordinator, d Deliveries, flood Rate) {
+	e.coord, e.deliveries, e.flood = c, d, flood
+}
+
+// Observe sets the function told about every request. Call it before serving.
+func (e *Engine) Observe(o Observer) { e.observe = o }
 
 // NewEngine returns an engine over the command table with no handlers yet.
 func NewEngine(schema Schema, dir Directory, clock Clock, log *slog.Logger) *Engine {
@@ -116,17 +155,71 @@ func CommandButton(label, command string, style ButtonStyle) Button {
 
 // Do runs req and returns what to show. It never fails: errors become a
 // private message, and unexpected ones are logged with a reference.
+// A repeated delivery (see UseCoordination) returns a Reply with Duplicate
+// set and nothing else.
 func (e *Engine) Do(ctx context.Context, req Request) Reply {
+	start := time.Now()
 	if req.Time.IsZero() {
 		req.Time = e.clock.Now()
 	}
+	reply, outcome := e.guarded(ctx, req)
+	if e.observe != nil {
+		name := req.Command
+		if name == "" {
+			name, _, _ = strings.Cut(req.Action, ":")
+		}
+		e.observe(name, outcome, time.Since(start))
+	}
+	return reply
+}
+
+func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string) {
+	if dup, err := e.duplicate(ctx, req); err != nil {
+		return e.failure(req, err), OutcomeError
+	} else if dup {
+		return Reply{Duplicate: true}, OutcomeDuplicate
+	}
+	if e.coord != nil && e.flood.Events > 0 {
+		d, err := e.coord.Allow(ctx, e.coord.Keys().Limit("member", req.User.String()), e.flood)
+		if err == nil && !d.Allowed {
+			wait := max(time.Second, d.RetryAfter.Round(time.Second))
+			return Say(fmt.Sprintf("You're going a little fast. Please try again in %s.", wait)), OutcomeLimited
+		}
+	}
 	reply, err := e.do(ctx, req)
 	if err == nil {
-		return reply
+		return reply, OutcomeOK
 	}
 	if ue, ok := AsUserError(err); ok {
-		return Say(ue.Error())
+		return Say(ue.Error()), OutcomeRejected
 	}
+	return e.failure(req, err), OutcomeError
+}
+
+// duplicate reports whether req repeats a delivery already handled. The
+// coordination layer answers first; the database's unique key decides when
+// the coordination layer says "first" or fails.
+func (e *Engine) duplicate(ctx context.Context, req Request) (bool, error) {
+	if req.EventID == "" || (e.coord == nil && e.deliveries == nil) {
+		return false, nil
+	}
+	if e.coord != nil {
+		first, err := e.coord.FirstSeen(ctx, e.coord.Keys().Dedup(req.User.Platform, req.EventID), DedupTTL)
+		if err == nil && !first {
+			return true, nil
+		}
+	}
+	if e.deliveries == nil {
+		return false, nil
+	}
+	first, err := e.deliveries.ClaimDelivery(ctx, req.User.Platform, req.EventID, req.Time)
+	if err != nil {
+		return false, fmt.Errorf("claim delivery: %w", err)
+	}
+	return !first, nil
+}
+
+func (e *Engine) failure(req Request, err error) Reply {
 	ref := newRef()
 	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		e.log.Warn("store unavailable", "ref", ref, "command", req.Command, "err", err)

@@ -31,6 +31,9 @@ const (
 // who typed it, public posts, and private notes to other members.
 type Reply struct {
 	Messages []Message
+	// Duplicate is set when the request repeated a delivery already
+	// handled; the adapter acknowledges it and shows nothing.
+	Duplicate bool
 }
 
 // Add appends messages and returns the reply, for chaining.

@@ -95,6 +95,9 @@ type Community struct {
 type HTTP struct {
 	// Addr is the listen address, default ":8080".
 	Addr string `yaml:"addr"`
+	// DrainTimeout bounds how long shutdown waits for in-flight requests, as
+	// a Go duration ("20s"); empty means the server's default, 20s.
+	DrainTimeout string `yaml:"drain_timeout"`
 }
 
 // Redis configures cross-replica coordination.
@@ -258,6 +261,11 @@ func (c *Config) Validate() error {
 
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		bad("http.addr", "want host:port such as \":8080\", got %q", c.HTTP.Addr)
+	}
+	if d := c.HTTP.DrainTimeout; d != "" {
+		if t, err := time.ParseDuration(d); err != nil || t <= 0 {
+			bad("http.drain_timeout", "want a positive duration such as \"20s\", got %q", d)
+		}
 	}
 
 	if c.Redis.URL != "" {

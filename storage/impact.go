@@ -113,13 +113,16 @@ FROM t`, args).Scan(&r).Error
 	return impact.Members{Active: r.ActiveN, New: r.NewN, Returning: r.ReturningN, Lapsed: r.LapsedN}, nil
 }
 
-// ImpactGoalDetail returns a goal's pledged, fulfilled and contributor figures.
+// ImpactGoalDetail returns a goal's pledged, fulfilled and contributor
+// figures. Pledges are read through their goal_id index (the unary + keeps
+// SQLite from choosing the wider community index instead); the community
+// filter still applies.
 func (s *Store) ImpactGoalDetail(ctx context.Context, c bot.CommunityID, goalID int64) (impact.GoalDetail, error) {
 	var r struct{ Pledged, Fulfilled, Contributors int64 }
 	err := s.db.WithContext(ctx).Raw(`
 SELECT
-  (SELECT COALESCE(SUM(amount - cancelled), 0) FROM pledges WHERE community_id = @c AND goal_id = @g) AS pledged,
-  (SELECT COALESCE(SUM(fulfilled), 0) FROM pledges WHERE community_id = @c AND goal_id = @g) AS fulfilled,
+  (SELECT COALESCE(SUM(amount - cancelled), 0) FROM pledges WHERE +community_id = @c AND goal_id = @g) AS pledged,
+  (SELECT COALESCE(SUM(fulfilled), 0) FROM pledges WHERE +community_id = @c AND goal_id = @g) AS fulfilled,
   (SELECT COUNT(DISTINCT member_id) FROM contributions WHERE community_id = @c AND goal_id = @g) AS contributors`,
 		map[string]any{"c": int64(c), "g": goalID}).Scan(&r).Error
 	if err != nil {
@@ -197,8 +200,9 @@ WHERE k.community_id = @c ORDER BY k.created_at, k.id`},
 	return out, nil
 }
 
-// DigestTopContributors ranks members by their non-anonymous contributions in w
-// (see digest.Store).
+// DigestTopContributors ranks members by their non-anonymous contributions
+// in w (see digest.Store). CROSS JOIN makes SQLite group the period's
+// contributions first and then look members up by id.
 func (s *Store) DigestTopContributors(ctx context.Context, c bot.CommunityID, w impact.Window, n int) ([]digest.Contributor, error) {
 	var rows []struct {
 		Name           string
@@ -212,8 +216,8 @@ FROM (
   FROM contributions
   WHERE community_id = @c AND created_at >= @from AND created_at < @to AND NOT anonymous
   GROUP BY member_id
-) t JOIN members m ON m.id = t.member_id AND m.community_id = @c
-WHERE NOT m.hidden AND NOT m."left" AND NOT m.forgotten
+) t CROSS JOIN members m
+WHERE m.id = t.member_id AND m.community_id = @c AND NOT m.hidden AND NOT m."left" AND NOT m.forgotten
 ORDER BY t.actions DESC, t.hours DESC, m.name, m.id
 LIMIT @n`, map[string]any{"c": int64(c), "from": utc(w.From), "to": utc(w.To), "n": n}).Scan(&rows).Error
 	if err != nil {

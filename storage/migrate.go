@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/missionbot/missionbot/bot/impact"
 )
 
 // migration is one forward-only schema change. Applied versions are kept in
@@ -26,6 +29,67 @@ var migrations = []migration{
 	{2, "one attendance credit per opportunity and member", func(tx *gorm.DB) error {
 		return tx.Exec("CREATE UNIQUE INDEX ux_contrib_attended ON contributions (opportunity_id, member_id) WHERE kind = 'attended'").Error
 	}},
+	{3, "platform deliveries for deduplication", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&Delivery{})
+	}},
+	{4, "impact indexes and member weeks", func(tx *gorm.DB) error {
+		for _, q := range []string{
+			// The period sums read amounts from the index alone.
+			"CREATE INDEX ix_contrib_time_cover ON contributions (community_id, created_at, kind, goal_id, amount)",
+			// A goal's distinct contributors, in index order.
+			"CREATE INDEX ix_contrib_goal_member ON contributions (community_id, goal_id, member_id)",
+			"CREATE INDEX ix_pledges_time ON pledges (community_id, created_at)",
+			"CREATE INDEX ix_signups_time ON signups (community_id, created_at)",
+			"CREATE INDEX ix_kudos_time ON kudos (community_id, created_at)",
+		} {
+			if err := tx.Exec(q).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Migrator().CreateTable(&MemberWeek{}); err != nil {
+			return err
+		}
+		return backfillMemberWeeks(tx)
+	}},
+}
+
+// backfillMemberWeeks fills member_weeks from every community's activities,
+// each week in the community's current timezone, reading activities in id
+// order a batch at a time.
+func backfillMemberWeeks(tx *gorm.DB) error {
+	var communities []Community
+	if err := tx.Select("id", "timezone").Order("id").Find(&communities).Error; err != nil {
+		return fmt.Errorf("backfill member weeks: %w", err)
+	}
+	const batch = 10000
+	for _, c := range communities {
+		loc := zone(c.Timezone)
+		var after int64
+		for {
+			var rows []Activity
+			if err := tx.Select("id", "member_id", "at").Where("community_id = ? AND id > ?", c.ID, after).
+				Order("id").Limit(batch).Find(&rows).Error; err != nil {
+				return fmt.Errorf("backfill member weeks of community %d: %w", c.ID, err)
+			}
+			if len(rows) == 0 {
+				break
+			}
+			after = rows[len(rows)-1].ID
+			seen := map[MemberWeek]bool{}
+			var weeks []MemberWeek
+			for _, a := range rows {
+				w := MemberWeek{CommunityID: c.ID, MemberID: a.MemberID, Week: utc(impact.WeekStart(a.At, loc))}
+				if !seen[w] {
+					seen[w] = true
+					weeks = append(weeks, w)
+				}
+			}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&weeks, 1000).Error; err != nil {
+				return fmt.Errorf("backfill member weeks of community %d: %w", c.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // MigrationStatus is one migration and when it was applied (zero if pending).

@@ -275,3 +275,25 @@ type SchemaMigration struct {
 	Name      string    `gorm:"size:200;not null"`
 	AppliedAt time.Time `gorm:"not null"`
 }
+
+// Delivery records a platform delivery (event or interaction id) once: the
+// database's unique key behind deduplication of retries and redeliveries.
+type Delivery struct {
+	ID       int64     `gorm:"primaryKey"`
+	Platform string    `gorm:"size:16;not null;uniqueIndex:ux_deliveries,priority:1"`
+	EventID  string    `gorm:"size:128;not null;uniqueIndex:ux_deliveries,priority:2"`
+	SeenAt   time.Time `gorm:"not null;index"`
+}
+
+// MemberWeek records that a member did something in a week: the rollup
+// behind the dashboard's active, returning and lapsed counts, written in
+// the same transaction as each activity (recordActivity), one row per
+// member and week. Week is the UTC instant of Monday 00:00 in the
+// community's timezone at the time of the activity (impact.WeekStart).
+type MemberWeek struct {
+	CommunityID int64     `gorm:"primaryKey;autoIncrement:false;index:ix_member_weeks_member,priority:1"`
+	Community   Community `gorm:"constraint:OnDelete:CASCADE"`
+	Week        time.Time `gorm:"primaryKey;not null;index:ix_member_weeks_member,priority:3"`
+	MemberID    int64     `gorm:"primaryKey;autoIncrement:false;index:ix_member_weeks_member,priority:2"`
+	Member      Member    `gorm:"constraint:OnDelete:CASCADE"`
+}

@@ -20,12 +20,8 @@ const erasedText = "[erased]"
 
 // lockRows locks the rows of table that where selects until the transaction
 // ends and returns how many there are. On PostgreSQL it is SELECT … FOR
-// UPDATE (s.forUpdate). On SQLite it is a no-op UPDATE of those rows, which
-// takes the database's write lock before anything is read: the SQLite driver
-// ignores _txlock=immediate when _time_format is also set, so a transaction
-// that reads first would fail with SQLITE_BUSY when it later writes, instead
-// of queueing on the busy timeout. It must be the transaction's first
-// statement on SQLite.
+// UPDATE (s.forUpdate); SQLite transactions already hold the database's
+// write lock from their start (_txlock=immediate), so there it only counts.
 func (s *Store) lockRows(tx *gorm.DB, table, where string, args ...any) (int64, error) {
 	if s.postgres {
 		var ids []int64
@@ -34,8 +30,9 @@ func (s *Store) lockRows(tx *gorm.DB, table, where string, args ...any) (int64, 
 		}
 		return int64(len(ids)), nil
 	}
-	res := tx.Exec("UPDATE "+table+" SET id = id WHERE "+where, args...)
-	return res.RowsAffected, res.Error
+	var n int64
+	err := tx.Table(table).Where(where, args...).Count(&n).Error
+	return n, err
 }
 
 // PostWin stores a win and the author's activity in one transaction.
@@ -144,7 +141,6 @@ type leaderRow struct {
 	MemberID   int64
 	ExternalID string
 	Name       string
-	Forgotten  bool
 	Amount     int64
 	Actions    int64
 	Hours      int64
@@ -153,14 +149,15 @@ type leaderRow struct {
 
 // Leaders ranks members in SQL (see recognition.Store).
 func (s *Store) Leaders(ctx context.Context, c bot.CommunityID, goalID int64, p recognition.Period, limit int) ([]recognition.Leader, error) {
-	contribRange, kudosRange := "", ""
-	var contribArgs, kudosArgs []any
-	if !p.All() {
-		contribRange = " AND created_at >= ? AND created_at < ?"
-		kudosRange = contribRange
-		contribArgs = []any{utc(p.From), utc(p.To)}
-		kudosArgs = contribArgs
+	if p.All() {
+		// All time is bounded too, so the planner reads the ledger through
+		// the time-ordered indexes (ix_contrib_time, ix_contrib_goal) in
+		// insertion order instead of grouping through ix_contrib_member
+		// with random row lookups.
+		p = recognition.Period{From: time.Unix(0, 0), To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
 	}
+	const inPeriod = " AND created_at >= ? AND created_at < ?"
+	period := []any{utc(p.From), utc(p.To)}
 	const members = ` JOIN members m ON m.id = t.member_id
 WHERE m.community_id = ? AND m.hidden = ? AND m."left" = ? AND m.forgotten = ?`
 	var (
@@ -170,10 +167,10 @@ WHERE m.community_id = ? AND m.hidden = ? AND m."left" = ? AND m.forgotten = ?`
 	if goalID != 0 {
 		q = `SELECT m.id AS member_id, m.external_id, m.name, t.amount FROM (
 SELECT member_id, CAST(SUM(amount) AS BIGINT) AS amount FROM contributions
-WHERE community_id = ? AND goal_id = ? AND anonymous = ?` + contribRange + `
+WHERE community_id = ? AND goal_id = ? AND anonymous = ?` + inPeriod + `
 GROUP BY member_id) t` + members + ` AND t.amount > 0
 ORDER BY t.amount DESC, m.id LIMIT ?`
-		args = append([]any{c, goalID, false}, contribArgs...)
+		args = append([]any{c, goalID, false}, period...)
 	} else {
 		q = `SELECT m.id AS member_id, m.external_id, m.name, t.actions, t.hours, t.kudos FROM (
 SELECT member_id, CAST(SUM(actions) AS BIGINT) AS actions, CAST(SUM(hours) AS BIGINT) AS hours, CAST(SUM(kudos) AS BIGINT) AS kudos FROM (
@@ -181,14 +178,14 @@ SELECT member_id,
  CASE WHEN kind IN ('pledge', 'log', 'attended') THEN 1 ELSE 0 END AS actions,
  CASE WHEN kind IN ('hours', 'attended') THEN amount ELSE 0 END AS hours,
  0 AS kudos
-FROM contributions WHERE community_id = ? AND anonymous = ?` + contribRange + `
+FROM contributions WHERE community_id = ? AND anonymous = ?` + inPeriod + `
 UNION ALL
-SELECT to_id AS member_id, 0 AS actions, 0 AS hours, 1 AS kudos FROM kudos WHERE community_id = ?` + kudosRange + `
+SELECT to_id AS member_id, 0 AS actions, 0 AS hours, 1 AS kudos FROM kudos WHERE community_id = ?` + inPeriod + `
 ) u GROUP BY member_id) t` + members + ` AND (t.actions > 0 OR t.hours > 0 OR t.kudos > 0)
 ORDER BY t.actions DESC, t.hours DESC, t.kudos DESC, m.id LIMIT ?`
-		args = append([]any{c, false}, contribArgs...)
+		args = append([]any{c, false}, period...)
 		args = append(args, c)
-		args = append(args, kudosArgs...)
+		args = append(args, period...)
 	}
 	args = append(args, c, false, false, false, limit)
 	var rows []leaderRow

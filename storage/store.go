@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/impact"
 )
 
 // Options say which database to open.
@@ -209,12 +210,32 @@ func nextNo(tx *gorm.DB, community int64, kind string) (int64, error) {
 	return c.Value, nil
 }
 
-// recordActivity notes that member did kind at at, inside tx.
+// recordActivity notes that member did kind at at, inside tx, and marks the
+// member active in at's week (Monday 00:00 in the community's timezone, read
+// from its row in tx) in member_weeks; that mark is idempotent.
 func recordActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
 	if err := tx.Create(&Activity{CommunityID: community, MemberID: member, Kind: kind, At: utc(at)}).Error; err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
+	var tz string
+	if err := tx.Model(&Community{}).Where("id = ?", community).Pluck("timezone", &tz).Error; err != nil {
+		return fmt.Errorf("record activity week: %w", err)
+	}
+	week := MemberWeek{CommunityID: community, MemberID: member, Week: utc(impact.WeekStart(at, zone(tz)))}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&week).Error; err != nil {
+		return fmt.Errorf("record activity week: %w", err)
+	}
 	return nil
+}
+
+// zone is the location of a community's timezone setting, UTC when it does
+// not load, as the engine does for c.Loc.
+func zone(name string) *time.Location {
+	loc, err := bot.LoadZone(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // utc normalises t for storage: UTC, microseconds (PostgreSQL's precision).

@@ -28,9 +28,6 @@ const (
 func (s *Store) CreateOpportunity(ctx context.Context, c bot.CommunityID, n volunteer.New) (volunteer.Opportunity, error) {
 	var row Opportunity
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.volWrite(tx); err != nil {
-			return err
-		}
 		slug, err := oppFreeSlug(tx, int64(c), n.Slug)
 		if err != nil {
 			return err
@@ -158,28 +155,10 @@ func toOpportunity(r Opportunity, rule string) volunteer.Opportunity {
 	return o
 }
 
-// volWrite makes tx a writer from its first statement on SQLite, so that
-// concurrent transactions queue on the busy timeout instead of failing with
-// SQLITE_BUSY when a reader later upgrades to a writer. (The DSN's
-// _txlock=immediate is ignored by the driver when _time_format is also set.)
-// On PostgreSQL it does nothing; rows are locked with forUpdate.
-func (s *Store) volWrite(tx *gorm.DB) error {
-	if s.postgres {
-		return nil
-	}
-	if err := tx.Exec("UPDATE opportunities SET slots = slots WHERE 1 = 0").Error; err != nil {
-		return fmt.Errorf("begin write: %w", err)
-	}
-	return nil
-}
-
 // lockOpp reads opportunity id of community inside tx, locked until the
 // transaction ends (PostgreSQL; SQLite writers are already exclusive).
 func (s *Store) lockOpp(tx *gorm.DB, community, id int64) (Opportunity, error) {
 	var o Opportunity
-	if err := s.volWrite(tx); err != nil {
-		return o, err
-	}
 	if err := s.forUpdate(tx).Where("community_id = ? AND id = ?", community, id).Take(&o).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return o, volunteer.ErrNotFound
@@ -569,9 +548,6 @@ func (s *Store) CancelOpportunity(ctx context.Context, c bot.CommunityID, id int
 func (s *Store) LogHours(ctx context.Context, c bot.CommunityID, h volunteer.Hours) (volunteer.HoursResult, error) {
 	var res volunteer.HoursResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := s.volWrite(tx); err != nil {
-			return err
-		}
 		row := Contribution{CommunityID: int64(c), Kind: ContribHours, MemberID: int64(h.Member), Amount: int64(h.Amount), CreatedAt: utc(h.At)}
 		if h.GoalID != 0 {
 			var g Goal

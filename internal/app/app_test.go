@@ -8,6 +8,7 @@ import (
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/internal/app"
 	"github.com/missionbot/missionbot/internal/testdb"
+	"github.com/missionbot/missionbot/storage"
 )
 
 // TestEveryCommandHasAHandler fails when the schema names a subcommand that
@@ -17,4 +18,8 @@ func TestEveryCommandHasAHandler(t *testing.T) {
 	if missing := e.Missing(); len(missing) > 0 {
 		t.Fatalf("subcommands without a handler: %v", missing)
 	}
+}
+
+func appEngine(s *storage.Store, log *slog.Logger) *bot.Engine {
+	return app.Engine(s, bot.SystemClock{}, log)
 }

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/config"
+	"github.com/missionbot/missionbot/internal/app"
+	"github.com/missionbot/missionbot/logging"
+	"github.com/missionbot/missionbot/metrics"
+	"github.com/missionbot/missionbot/server"
+	"github.com/missionbot/missionbot/storage"
+)
+
+// Exit statuses of serve besides 0 (clean shutdown) and 1 (an error).
+const (
+	// exitNotServing means serve refused to start: no platform is enabled,
+	// or one is enabled whose adapter this version lacks.
+	exitNotServing = 2
+	// exitForced means a second SIGINT or SIGTERM ended the process before
+	// the graceful shutdown finished.
+	exitForced = 130
+)
+
+// floodRate is how many requests one member may make: 20 a minute on
+// average, 10 at once.
+func floodRate() bot.Rate { return bot.Rate{Events: 20, Per: time.Minute, Burst: 10} }
+
+// Delivery records (the database's dedup keys) are kept for deliveryRetention
+// and pruned every pruneEvery; platforms stop retrying within minutes.
+const (
+	deliveryRetention = 2 * bot.DedupTTL
+	pruneEvery        = time.Hour
+)
+
+// readyPingTimeout bounds the Redis ping made at start.
+const readyPingTimeout = 2 * time.Second
+
+func serveCmd(load func() (*config.Config, error)) *cobra.Command {
+	var allowNoPlatform bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the bot: platform adapters, /healthz, /readyz and /metrics on one HTTP port",
+		Long: `serve runs every enabled platform adapter on the configured store, with
+coordination in process (one replica) or on Redis (redis.url; any number of
+replicas), and serves /healthz, /readyz and /metrics on http.addr.
+
+SIGINT or SIGTERM shuts it down gracefully: the listener closes, requests in
+flight finish (up to http.drain_timeout), then coordination and the store are
+closed and it exits 0. A second signal during that forces exit with status 130.
+
+With no platform enabled it says what to set and exits with status 2, unless
+--allow-no-platform is given.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := load()
+			if err != nil {
+				return err
+			}
+			if msg, refuse := platformCheck(cfg, allowNoPlatform); refuse {
+				fmt.Fprint(cmd.ErrOrStderr(), msg)
+				os.Exit(exitNotServing) // nothing is open yet
+			}
+			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().BoolVar(&allowNoPlatform, "allow-no-platform", false,
+		"serve only /healthz, /readyz and /metrics when no platform is enabled (for infrastructure checks and tests)")
+	return cmd
+}
+
+// noPlatformHelp is what serve prints when no platform is enabled.
+const noPlatformHelp = `missionbot serve: no platform is enabled, so there is nothing to serve.
+
+To serve Slack, set in the config file or the environment:
+  slack.enabled: true                 or MISSIONBOT_SLACK_ENABLED=true
+  MISSIONBOT_SLACK_BOT_TOKEN          the bot token (xoxb-...)
+  MISSIONBOT_SLACK_SIGNING_SECRET     the signing secret, to receive events over HTTP
+  or, for Socket Mode (no public URL):
+  slack.socket_mode: true             with MISSIONBOT_SLACK_APP_TOKEN (xapp-...)
+
+To serve Discord:
+  discord.enabled: true               or MISSIONBOT_DISCORD_ENABLED=true
+  MISSIONBOT_DISCORD_BOT_TOKEN        the bot token
+  discord.application_id              the numeric application id
+  discord.public_key                  only with discord.mode: http
+
+Secrets come only from the environment (see config.example.yaml).
+
+To try missionbot without any token, run:  missionbot console
+To serve only /healthz, /readyz and /metrics (infrastructure checks, tests):
+  missionbot serve --allow-no-platform
+`
+
+// platformCheck says whether serve must refuse to start, and with what
+// message: when a platform is enabled (no adapter is built into this version
+// yet, and serving without it would look as if it worked), or when none is
+// and allowNoPlatform is false.
+func platformCheck(cfg *config.Config, allowNoPlatform bool) (string, bool) {
+	var enabled []string
+	if cfg.Slack.Enabled {
+		enabled = append(enabled, "slack")
+	}
+	if cfg.Discord.Enabled {
+		enabled = append(enabled, "discord")
+	}
+	if len(enabled) > 0 {
+		names := strings.Join(enabled, " and ")
+		return fmt.Sprintf(`missionbot serve: %s enabled in the configuration, but this version of
+missionbot (%s) has no %s adapter built in yet, so it would answer nothing there.
+Nothing was started. To try the bot without a platform, run:  missionbot console
+`, names, version, names), true
+	}
+	if !allowNoPlatform {
+		return noPlatformHelp, true
+	}
+	return "", false
+}
+
+// serve runs the service until ctx ends or SIGINT or SIGTERM arrives, then
+// shuts it down gracefully. A second signal exits the process at once.
+func serve(parent context.Context, cfg *config.Config, stderr io.Writer) error {
+	log := logging.New(stderr, cfg.Log.Format, cfg.Log.Level, cfg.Secrets())
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done := make(chan struct{})
+	defer close(done) // runs before stop: see forceExit
+	go forceExit(ctx, done, log)
+
+	svc, err := newService(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	err = svc.run(ctx)
+	if cerr := svc.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("missionbot shut down cleanly")
+	return nil
+}
+
+// forceExit waits for ctx to end (the first signal), then exits the process
+// with exitForced on a second SIGINT or SIGTERM, until done is closed.
+func forceExit(ctx context.Context, done <-chan struct{}, log *slog.Logger) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	select {
+	case <-done: // serve returned first and ended ctx itself
+		return
+	default:
+	}
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(force)
+	log.Info("shutting down; a second signal forces exit")
+	select {
+	case <-done:
+	case sig := <-force:
+		log.Warn("second signal: exiting before shutdown finished", "signal", sig.String())
+		os.Exit(exitForced)
+	}
+}
+
+// service is everything serve runs, built by newService.
+type service struct {
+	log     *slog.Logger
+	store   *storage.Store
+	coord   bot.Coordinator
+	engine  *bot.Engine // the core; platform adapters are built on it
+	metrics *metrics.Metrics
+	server  *server.Server
+}
+
+// newService opens the store (applying migrations), builds coordination,
+// the engine and the HTTP server, and binds the listener. On error it closes
+// whatever it opened.
+func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *service, err error) {
+	drain := server.DefaultDrainTimeout
+	if cfg.HTTP.DrainTimeout != "" {
+		if drain, err = time.ParseDuration(cfg.HTTP.DrainTimeout); err != nil {
+			return nil, fmt.Errorf("config: http.drain_timeout: %w", err)
+		}
+	}
+	store, err := storage.Open(ctx, storageOptions(cfg))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = store.Close()
+		}
+	}()
+	coord, degraded, err := app.Coordination(cfg.Redis, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = coord.Close()
+		}
+	}()
+
+	mode := "in-process"
+	checks := []server.Check{{Name: "database", Ping: store.Ping}}
+	if cfg.Redis.URL != "" {
+		mode = "redis"
+		checks = append(checks, server.Check{Name: "redis", Ping: redisPing(coord), Degraded: degraded})
+		// A Redis down at start makes the fallback log it once; serving goes on.
+		pctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
+		_ = coord.Ping(pctx)
+		cancel()
+	}
+
+	m := metrics.New()
+	engine := app.Engine(store, bot.SystemClock{}, log)
+	engine.UseCoordination(coord, store, floodRate())
+	engine.Observe(m.Command)
+
+	srv := server.New(cfg.HTTP.Addr, log, m, checks...)
+	srv.DrainTimeout = drain
+	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	log.Info("missionbot serving", "version", version, "addr", srv.Addr(), "store", cfg.Database.Driver,
+		"coordination", mode, "degraded", degraded(), "platforms", "none", "drain_timeout", drain.String())
+	return &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv}, nil
+}
+
+// redisPing is the readiness ping of the Redis check. Redis being down is
+// not a failure, since members are still served from the in-process
+// fallback: the ping marks the coordinator degraded and the check's Degraded
+// reports it. Any other error fails the check.
+func redisPing(coord bot.Coordinator) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := coord.Ping(ctx); err != nil && !errors.Is(err, bot.ErrUnavailable) {
+			return err
+		}
+		return nil
+	}
+}
+
+// run serves until ctx ends and every part has stopped, or until one part
+// fails, which stops the others.
+func (s *service) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.server.Run(gctx) })
+	g.Go(func() error { return pruneDeliveries(gctx, s.store, s.log) })
+	return g.Wait()
+}
+
+// close closes coordination, then the store. Call it after run returned.
+func (s *service) close() error {
+	return errors.Join(s.coord.Close(), s.store.Close())
+}
+
+// pruneDeliveries forgets old delivery records at start and every
+// pruneEvery until ctx ends. A failed prune is logged and tried again at the
+// next tick; it returns nil when ctx ends.
+func pruneDeliveries(ctx context.Context, store *storage.Store, log *slog.Logger) error {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		n, err := store.ForgetDeliveries(ctx, time.Now().Add(-deliveryRetention))
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Warn("pruning delivery records failed; trying again later", "err", err)
+		case n > 0:
+			log.Debug("pruned delivery records", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
