@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,14 +15,31 @@ import (
 
 var _ bot.Directory = (*Store)(nil)
 
+// lastSeenPrecision is how stale members.last_seen_at may get before a
+// visit writes it again; visits in between only read.
+const lastSeenPrecision = time.Hour
+
 // Enter records the visit (creating the community and member on first
-// sight) and returns the actor with the community's settings.
+// sight) and returns the actor with the community's settings. A known
+// member whose name, admin flag and presence are unchanged costs two reads
+// and no write.
 func (s *Store) Enter(ctx context.Context, v bot.Visit) (bot.Actor, error) {
 	var (
 		c Community
 		m Member
 	)
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	db := s.db.WithContext(ctx)
+	err := db.Where("platform = ? AND external_id = ?", string(v.Community.Platform), v.Community.ID).Take(&c).Error
+	if err == nil {
+		err = db.Where("community_id = ? AND external_id = ?", c.ID, v.User.ID).Take(&m).Error
+	}
+	switch {
+	case err == nil && !visitChanges(m, v):
+		return actor(c, m, v), nil
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
+		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, unavailable(err))
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
 			return err
@@ -45,19 +63,37 @@ func (s *Store) Enter(ctx context.Context, v bot.Visit) (bot.Actor, error) {
 	if err != nil {
 		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, err)
 	}
+	return actor(c, m, v), nil
+}
+
+// visitChanges reports whether v tells the store something new about m.
+func visitChanges(m Member, v bot.Visit) bool {
+	return m.Left || m.PlatformAdmin != v.PlatformAdmin ||
+		(v.UserName != "" && v.UserName != m.Name && !m.Forgotten) ||
+		v.At.Sub(m.LastSeenAt) >= lastSeenPrecision
+}
+
+func actor(c Community, m Member, v bot.Visit) bot.Actor {
 	return bot.Actor{
 		Community: bot.CommunityID(c.ID),
 		Member:    toMember(m, v.Community.Platform, v.Community.ID),
 		Organiser: m.Organiser || (m.PlatformAdmin && c.AdminsAreOrganisers),
 		Hidden:    m.Hidden,
 		Settings:  toSettings(c),
-	}, nil
+	}
 }
 
 // Member returns the member ref names in community c, creating it.
 func (s *Store) Member(ctx context.Context, c bot.CommunityID, ref bot.UserRef, name string, at time.Time) (bot.Member, error) {
 	var m Member
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Where("community_id = ? AND external_id = ?", c, ref.ID).Take(&m).Error
+	if err == nil {
+		return toMember(m, ref.Platform, ref.Space), nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return bot.Member{}, fmt.Errorf("member %s: %w", ref, unavailable(err))
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		m, err = ensureMember(tx, int64(c), ref.ID, name, at)
 		return err

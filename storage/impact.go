@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/missionbot/missionbot/bot"
@@ -44,51 +45,126 @@ FROM (
 		PledgesMade: r.Pledges, Signups: r.Signups, Wins: r.Wins, Kudos: r.Kudos}, nil
 }
 
-// ImpactGoalChanges sums contributions per goal in cur and prev (see impact.Numbers).
+// ImpactGoalChanges sums contributions per goal in cur and prev (see
+// impact.Numbers). Each window is read goal by goal through
+// ix_contrib_goal_cover (community_id, goal_id, created_at, amount), so the
+// rows arrive grouped and only the windows' index entries are read.
 func (s *Store) ImpactGoalChanges(ctx context.Context, c bot.CommunityID, goalID int64, cur, prev impact.Window) (map[int64]impact.GoalChange, error) {
-	lo, hi := prev.From, cur.To
-	if cur.From.Before(lo) {
-		lo = cur.From
-	}
-	if prev.To.After(hi) {
-		hi = prev.To
-	}
-	args := map[string]any{"c": int64(c), "lo": utc(lo), "hi": utc(hi),
-		"cf": utc(cur.From), "ct": utc(cur.To), "pf": utc(prev.From), "pt": utc(prev.To), "g": goalID}
-	filter := "goal_id IS NOT NULL"
+	args := map[string]any{"c": int64(c), "cf": utc(cur.From), "ct": utc(cur.To), "pf": utc(prev.From), "pt": utc(prev.To), "g": goalID}
+	goals := "goal_id IN (SELECT id FROM goals WHERE community_id = @c)"
 	if goalID != 0 {
-		filter = "goal_id = @g"
+		goals = "goal_id = @g"
 	}
 	var rows []struct {
-		GoalID                 int64
-		Cur, Prev, CurN, PrevN int64
+		GoalID   int64
+		Prev     bool
+		N, Total int64
 	}
 	err := s.db.WithContext(ctx).Raw(`
-SELECT goal_id,
-  COALESCE(SUM(CASE WHEN created_at >= @cf AND created_at < @ct THEN amount ELSE 0 END), 0) AS cur,
-  COALESCE(SUM(CASE WHEN created_at >= @pf AND created_at < @pt THEN amount ELSE 0 END), 0) AS prev,
-  COALESCE(SUM(CASE WHEN created_at >= @cf AND created_at < @ct THEN 1 ELSE 0 END), 0) AS cur_n,
-  COALESCE(SUM(CASE WHEN created_at >= @pf AND created_at < @pt THEN 1 ELSE 0 END), 0) AS prev_n
-FROM contributions
-WHERE community_id = @c AND created_at >= @lo AND created_at < @hi AND `+filter+`
+SELECT goal_id, false AS prev, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS total FROM contributions
+WHERE community_id = @c AND `+goals+` AND created_at >= @cf AND created_at < @ct
+GROUP BY goal_id
+UNION ALL
+SELECT goal_id, true AS prev, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS total FROM contributions
+WHERE community_id = @c AND `+goals+` AND created_at >= @pf AND created_at < @pt
 GROUP BY goal_id`, args).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("goal changes: %w", unavailable(err))
 	}
 	out := make(map[int64]impact.GoalChange, len(rows))
 	for _, r := range rows {
-		out[r.GoalID] = impact.GoalChange{GoalID: r.GoalID, Cur: bot.Amount(r.Cur), Prev: bot.Amount(r.Prev), CurN: r.CurN, PrevN: r.PrevN}
+		ch := out[r.GoalID]
+		ch.GoalID = r.GoalID
+		if r.Prev {
+			ch.Prev, ch.PrevN = bot.Amount(r.Total), r.N
+		} else {
+			ch.Cur, ch.CurN = bot.Amount(r.Total), r.N
+		}
+		out[r.GoalID] = ch
 	}
 	return out, nil
 }
 
 // ImpactMembers counts active, new, returning and lapsed members (see
-// impact.MemberWindows). For each member it looks up, in the index
-// (community_id, member_id, at), their latest activity before the period's
-// end, and for the active ones whether they did anything in the period
-// before, so the cost grows with members, not with activity rows. The CTE
-// is materialised so the per-member lookup runs once per member.
+// impact.MemberWindows). When w are the dashboard's calendar weeks in the
+// community's timezone (impact.DashboardWeeks) and member_weeks holds no
+// week from another timezone near them, the counts come from member_weeks;
+// otherwise (the digest's rolling 7 days, or just after a timezone change)
+// from the activities themselves. Both give the same numbers.
 func (s *Store) ImpactMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows) (impact.Members, error) {
+	var tz string
+	if err := s.db.WithContext(ctx).Model(&Community{}).Where("id = ?", int64(c)).Pluck("timezone", &tz).Error; err != nil {
+		return impact.Members{}, fmt.Errorf("member counts: %w", unavailable(err))
+	}
+	loc := zone(tz)
+	if sameMemberWindows(w, impact.DashboardWeeks(w.Period.From, loc).Members) {
+		m, ok, err := s.weekMembers(ctx, c, w, loc)
+		if err != nil || ok {
+			return m, err
+		}
+	}
+	return s.activityMembers(ctx, c, w)
+}
+
+func sameMemberWindows(a, b impact.MemberWindows) bool {
+	return a.Period.From.Equal(b.Period.From) && a.Period.To.Equal(b.Period.To) && a.PrevFrom.Equal(b.PrevFrom) &&
+		a.LapsedFrom.Equal(b.LapsedFrom) && a.QuietFrom.Equal(b.QuietFrom)
+}
+
+// weekMembers counts members over member_weeks for the dashboard's weeks w
+// in loc: weeks w0 (this week), w1 (last week, "returning" and the start of
+// "quiet"), w2 and w3 (the rest of "lapsed"). Each set is read from the
+// primary key (community_id, week, member_id), where a week's members are in
+// id order, and combined by merging (the ORDER BY makes SQLite merge rather
+// than build temporary b-trees). ok is false when a week in member_weeks
+// near w does not start on one of loc's Mondays: it was recorded under an
+// earlier timezone, so its rows do not bucket w exactly.
+func (s *Store) weekMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows, loc *time.Location) (m impact.Members, ok bool, err error) {
+	// Mondays from w5 to the end of the period: a week recorded anywhere on
+	// Earth that may hold an activity in [w3, end) starts after w5.
+	mondays := []time.Time{w.Period.To, w.Period.From}
+	for len(mondays) < 7 {
+		mondays = append(mondays, impact.DashboardWeeks(mondays[len(mondays)-1], loc).Last.From)
+	}
+	args := map[string]any{"c": int64(c), "from": utc(w.Period.From), "to": utc(w.Period.To)}
+	var gaps []string
+	for i, t := range mondays {
+		args[fmt.Sprintf("m%d", i)] = utc(t)
+		if i > 0 {
+			gaps = append(gaps, fmt.Sprintf("EXISTS (SELECT 1 FROM member_weeks WHERE community_id = @c AND week > @m%d AND week < @m%d)", i, i-1))
+		}
+	}
+	// mondays[1] is w0, this week; mondays[k+1] is wk, k weeks before it.
+	var r struct{ ActiveN, ReturningN, LapsedN, NewN, Misaligned int64 }
+	err = s.db.WithContext(ctx).Raw(`
+SELECT
+  (SELECT COUNT(*) FROM member_weeks WHERE community_id = @c AND week = @m1) AS active_n,
+  (SELECT COUNT(*) FROM (
+    SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m1
+    INTERSECT SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m2
+    ORDER BY 1) r) AS returning_n,
+  (SELECT COUNT(*) FROM (
+    SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m4
+    UNION SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m3
+    EXCEPT SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m2
+    EXCEPT SELECT member_id FROM member_weeks WHERE community_id = @c AND week = @m1
+    ORDER BY 1) l) AS lapsed_n,
+  (SELECT COUNT(*) FROM members WHERE community_id = @c AND first_seen_at >= @from AND first_seen_at < @to) AS new_n,
+  CASE WHEN `+strings.Join(gaps, " OR ")+` THEN 1 ELSE 0 END AS misaligned`,
+		args).Scan(&r).Error
+	if err != nil || r.Misaligned != 0 {
+		return m, false, unavailable(err)
+	}
+	return impact.Members{Active: r.ActiveN, New: r.NewN, Returning: r.ReturningN, Lapsed: r.LapsedN}, true, nil
+}
+
+// activityMembers counts members for any windows w from activities. For
+// each member it looks up, in the index (community_id, member_id, at), their
+// latest activity before the period's end, and for the active ones whether
+// they did anything in the period before, so the cost grows with members,
+// not with activity rows. The CTE is materialised so the per-member lookup
+// runs once per member.
+func (s *Store) activityMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows) (impact.Members, error) {
 	args := map[string]any{"c": int64(c), "from": utc(w.Period.From), "to": utc(w.Period.To),
 		"prev": utc(w.PrevFrom), "lapsed": utc(w.LapsedFrom), "quiet": utc(w.QuietFrom)}
 	var r struct{ ActiveN, ReturningN, LapsedN, NewN int64 }

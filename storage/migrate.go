@@ -34,8 +34,10 @@ var migrations = []migration{
 	}},
 	{4, "impact indexes and member weeks", func(tx *gorm.DB) error {
 		for _, q := range []string{
-			// The period sums read amounts from the index alone.
+			// Period sums read kinds and amounts from the indexes alone:
+			// the whole community by time, or goal by goal.
 			"CREATE INDEX ix_contrib_time_cover ON contributions (community_id, created_at, kind, goal_id, amount)",
+			"CREATE INDEX ix_contrib_goal_cover ON contributions (community_id, goal_id, created_at, amount)",
 			// A goal's distinct contributors, in index order.
 			"CREATE INDEX ix_contrib_goal_member ON contributions (community_id, goal_id, member_id)",
 			"CREATE INDEX ix_pledges_time ON pledges (community_id, created_at)",
@@ -75,13 +77,14 @@ func backfillMemberWeeks(tx *gorm.DB) error {
 				break
 			}
 			after = rows[len(rows)-1].ID
-			seen := map[MemberWeek]bool{}
+			type key struct{ member, week int64 }
+			seen := map[key]bool{}
 			var weeks []MemberWeek
 			for _, a := range rows {
-				w := MemberWeek{CommunityID: c.ID, MemberID: a.MemberID, Week: utc(impact.WeekStart(a.At, loc))}
-				if !seen[w] {
-					seen[w] = true
-					weeks = append(weeks, w)
+				w := utc(impact.WeekStart(a.At, loc))
+				if k := (key{a.MemberID, w.UnixMicro()}); !seen[k] {
+					seen[k] = true
+					weeks = append(weeks, MemberWeek{CommunityID: c.ID, MemberID: a.MemberID, Week: w})
 				}
 			}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&weeks, 1000).Error; err != nil {

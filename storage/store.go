@@ -196,18 +196,16 @@ func unavailable(err error) error {
 	return err
 }
 
-// nextNo returns the next per-community number for kind (#1, #2 …) inside tx.
+// nextNo returns the next per-community number for kind (#1, #2 …) inside
+// tx, in one statement.
 func nextNo(tx *gorm.DB, community int64, kind string) (int64, error) {
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Counter{CommunityID: community, Kind: kind}).Error; err != nil {
+	var n int64
+	err := tx.Raw(`INSERT INTO counters (community_id, kind, value) VALUES (?, ?, 1)
+ON CONFLICT (community_id, kind) DO UPDATE SET value = counters.value + 1 RETURNING value`, community, kind).Scan(&n).Error
+	if err != nil {
 		return 0, fmt.Errorf("counter %s: %w", kind, err)
 	}
-	var c Counter
-	if err := tx.Model(&c).Clauses(clause.Returning{Columns: []clause.Column{{Name: "value"}}}).
-		Where("community_id = ? AND kind = ?", community, kind).
-		UpdateColumn("value", gorm.Expr("value + 1")).Error; err != nil {
-		return 0, fmt.Errorf("counter %s: %w", kind, err)
-	}
-	return c.Value, nil
+	return n, nil
 }
 
 // recordActivity notes that member did kind at at, inside tx, and marks the

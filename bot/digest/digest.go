@@ -105,12 +105,13 @@ func (h handlers) now(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 // with the 7 days before it: posted on the default schedule, Monday 09:00,
 // it covers the week since the previous Monday 09:00. Members are counted
 // as in impact.RollingWeeks. Build only reads, so calling it twice at the
-// same now gives the same message.
+// same now gives the same message. What happened at now itself counts (the
+// period ends just after it), so a digest built right after an action shows it.
 func Build(ctx context.Context, s Store, c bot.CommunityID, loc *time.Location, now time.Time) (bot.Message, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	curM, prevM := impact.RollingWeeks(now, loc)
+	curM, prevM := impact.RollingWeeks(now.Add(time.Microsecond), loc)
 	cur, prev := curM.Period, prevM.Period
 	goals, err := s.ActiveGoals(ctx, c)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/missionbot/missionbot/bot/impact"
 	"github.com/missionbot/missionbot/internal/missiontest"
 	"github.com/missionbot/missionbot/storage"
 )
@@ -46,6 +47,18 @@ func seedLarge(b *testing.B, h *missiontest.H, members, contributions int) {
 	if err := db.Create(&goals).Error; err != nil {
 		b.Fatal(err)
 	}
+	// member_weeks as recordActivity writes them: one row per member and
+	// London week with an activity.
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		b.Fatal(err)
+	}
+	type key struct {
+		member int64
+		week   time.Time
+	}
+	seen := map[key]bool{}
+	var weeks []storage.MemberWeek
 	kinds := []string{storage.ContribLog, storage.ContribPledge, storage.ContribHours, storage.ContribAttended}
 	const batch = 5000
 	for start := 0; start < contributions; start += batch {
@@ -64,6 +77,10 @@ func seedLarge(b *testing.B, h *missiontest.H, members, contributions int) {
 			cs[j] = storage.Contribution{CommunityID: c.ID, Kind: kind, GoalID: gid, MemberID: m, Amount: int64(100 + i%900),
 				Anonymous: i%10 == 0, CreatedAt: at}
 			as[j] = storage.Activity{CommunityID: c.ID, MemberID: m, Kind: kind, At: at}
+			if k := (key{m, impact.WeekStart(at, london)}); !seen[k] {
+				seen[k] = true
+				weeks = append(weeks, storage.MemberWeek{CommunityID: c.ID, MemberID: m, Week: k.week})
+			}
 		}
 		if err := db.CreateInBatches(&cs, 1000).Error; err != nil {
 			b.Fatal(err)
@@ -71,6 +88,9 @@ func seedLarge(b *testing.B, h *missiontest.H, members, contributions int) {
 		if err := db.CreateInBatches(&as, 1000).Error; err != nil {
 			b.Fatal(err)
 		}
+	}
+	if err := db.CreateInBatches(&weeks, 1000).Error; err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -107,6 +107,17 @@ func seed(t testing.TB, h *missiontest.H) fixture {
 		acts[i].CommunityID = c.ID
 	}
 	must(db.Create(&acts).Error)
+	// member_weeks as recordActivity writes them: one row per member and
+	// New York week with an activity.
+	ny, err := time.LoadLocation("America/New_York")
+	must(err)
+	weeks := map[storage.MemberWeek]bool{}
+	for _, a := range acts {
+		weeks[storage.MemberWeek{CommunityID: c.ID, MemberID: a.MemberID, Week: impact.WeekStart(a.At, ny)}] = true
+	}
+	for w := range weeks {
+		must(db.Create(&w).Error)
+	}
 
 	must(db.Create(&storage.Win{CommunityID: c.ID, No: 1, MemberID: f.members["alice"],
 		Text: `=HYPERLINK("http://example.com/x","click me")`, CreatedAt: at(11, 30, 6, 0)}).Error)

@@ -66,7 +66,7 @@ func TestMigrateStatus(t *testing.T) {
 	cmd := exec.Command(binary, "migrate")
 	cmd.Env = append(os.Environ(), "MISSIONBOT_DATABASE_PATH="+db)
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "applied 3 migration(s)") || !strings.Contains(string(out), "initial schema") {
+	if err != nil || !strings.Contains(string(out), "migration(s)") || !strings.Contains(string(out), "initial schema") || strings.Contains(string(out), "pending") {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 	cmd = exec.Command(binary, "migrate", "--status")

@@ -282,3 +282,13 @@ func (c *Coordinator) Close() error {
 	})
 	return c.closeErr
 }
+
+// SilenceClientLog turns off go-redis's own process-wide logger, which would
+// write to stderr past the redacting logger. What it would say (a failed
+// dial, a pool retry) reaches the log through the errors the coordinator
+// returns. It affects every go-redis client in the process.
+func SilenceClientLog() { goredis.SetLogger(discard{}) }
+
+type discard struct{}
+
+func (discard) Printf(context.Context, string, ...any) {}

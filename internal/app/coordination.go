@@ -1,11 +1,8 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/config"
@@ -33,7 +30,7 @@ func Coordination(cfg config.Redis, log *slog.Logger) (bot.Coordinator, func() b
 	if cfg.URL == "" {
 		return memory.New(memory.Options{Prefix: cfg.Prefix}), func() bool { return false }, nil
 	}
-	goredis.SetLogger(discard{})
+	redis.SilenceClientLog()
 	primary, err := redis.New(redis.Options{URL: cfg.URL, Prefix: cfg.Prefix})
 	if err != nil {
 		return nil, nil, fmt.Errorf("coordination: %w", err)
@@ -45,10 +42,3 @@ func Coordination(cfg config.Redis, log *slog.Logger) (bot.Coordinator, func() b
 	})
 	return c, c.Degraded, nil
 }
-
-// discard is a go-redis logger that drops everything. What go-redis would
-// say (a failed dial, a pool retry) reaches the log through the errors the
-// coordinator returns, redacted.
-type discard struct{}
-
-func (discard) Printf(context.Context, string, ...any) {}
