@@ -75,8 +75,20 @@ const (
 	OutcomeLimited   = "limited"
 )
 
-// Observer is told the outcome and duration of every request, for metrics.
-type Observer func(command, outcome string, d time.Duration)
+// Observation is what an Observer is told about one request.
+type Observation struct {
+	// Command is the command name, or the action name of a button.
+	Command  string
+	Platform Platform
+	// Outcome is one of the Outcome constants.
+	Outcome  string
+	Duration time.Duration
+	// Err is the unexpected error behind OutcomeError, else nil.
+	Err error
+}
+
+// Observer is told about every request, for metrics. It must not block.
+type Observer func(Observation)
 
 // DedupTTL is how long a delivery id is remembered by the coordination layer.
 const DedupTTL = 24 * time.Hour
@@ -162,38 +174,38 @@ func (e *Engine) Do(ctx context.Context, req Request) Reply {
 	if req.Time.IsZero() {
 		req.Time = e.clock.Now()
 	}
-	reply, outcome := e.guarded(ctx, req)
+	reply, outcome, err := e.guarded(ctx, req)
 	if e.observe != nil {
 		name := req.Command
 		if name == "" {
 			name, _, _ = strings.Cut(req.Action, ":")
 		}
-		e.observe(name, outcome, time.Since(start))
+		e.observe(Observation{Command: name, Platform: req.User.Platform, Outcome: outcome, Duration: time.Since(start), Err: err})
 	}
 	return reply
 }
 
-func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string) {
+func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string, error) {
 	if dup, err := e.duplicate(ctx, req); err != nil {
-		return e.failure(req, err), OutcomeError
+		return e.failure(req, err), OutcomeError, err
 	} else if dup {
-		return Reply{Duplicate: true}, OutcomeDuplicate
+		return Reply{Duplicate: true}, OutcomeDuplicate, nil
 	}
 	if e.coord != nil && e.flood.Events > 0 {
 		d, err := e.coord.Allow(ctx, e.coord.Keys().Limit("member", req.User.String()), e.flood)
 		if err == nil && !d.Allowed {
 			wait := max(time.Second, d.RetryAfter.Round(time.Second))
-			return Say(fmt.Sprintf("You're going a little fast. Please try again in %s.", wait)), OutcomeLimited
+			return Say(fmt.Sprintf("You're going a little fast. Please try again in %s.", wait)), OutcomeLimited, nil
 		}
 	}
 	reply, err := e.do(ctx, req)
 	if err == nil {
-		return reply, OutcomeOK
+		return reply, OutcomeOK, nil
 	}
 	if ue, ok := AsUserError(err); ok {
-		return Say(ue.Error()), OutcomeRejected
+		return Say(ue.Error()), OutcomeRejected, nil
 	}
-	return e.failure(req, err), OutcomeError
+	return e.failure(req, err), OutcomeError, err
 }
 
 // duplicate reports whether req repeats a delivery already handled. The

@@ -207,7 +207,8 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 			_ = store.Close()
 		}
 	}()
-	coord, degraded, err := app.Coordination(cfg.Redis, log)
+	m := metrics.New()
+	coord, degraded, err := app.Coordination(cfg.Redis, log, func(error) { m.RedisError() })
 	if err != nil {
 		return nil, err
 	}
@@ -228,10 +229,9 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 		cancel()
 	}
 
-	m := metrics.New()
 	engine := app.Engine(store, bot.SystemClock{}, log)
 	engine.UseCoordination(coord, store, floodRate())
-	engine.Observe(m.Command)
+	engine.Observe(observe(m))
 
 	srv := server.New(cfg.HTTP.Addr, log, m, checks...)
 	srv.DrainTimeout = drain
@@ -290,6 +290,20 @@ func pruneDeliveries(ctx context.Context, store *storage.Store, log *slog.Logger
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+	}
+}
+
+// observe turns the engine's observations into metrics: every command by
+// outcome and latency, deduplicated deliveries, and database failures.
+func observe(m *metrics.Metrics) bot.Observer {
+	return func(o bot.Observation) {
+		m.Command(o.Command, o.Outcome, o.Duration)
+		if o.Outcome == bot.OutcomeDuplicate {
+			m.DeliveryDeduplicated(string(o.Platform))
+		}
+		if errors.Is(o.Err, bot.ErrUnavailable) {
+			m.DBError()
 		}
 	}
 }

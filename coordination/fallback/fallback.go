@@ -42,6 +42,9 @@ type Options struct {
 	// ProbeInterval is the least time between two pings of a primary found
 	// down; zero means DefaultProbeInterval.
 	ProbeInterval time.Duration
+	// OnError, when set, is called for every primary failure that sends a
+	// call to the fallback (for an error counter). It must not block.
+	OnError func(error)
 }
 
 // Coordinator sends every call to the primary until the primary fails with
@@ -59,6 +62,7 @@ type Coordinator struct {
 	primary, fallback bot.Coordinator
 	log               *slog.Logger
 	probeEvery        time.Duration
+	onError           func(error)
 
 	degraded  atomic.Bool
 	probing   atomic.Bool
@@ -89,6 +93,7 @@ func New(opts Options) *Coordinator {
 		fallback:   opts.Fallback,
 		log:        log,
 		probeEvery: every,
+		onError:    opts.OnError,
 		stop:       stop,
 		cancel:     cancel,
 	}
@@ -131,6 +136,9 @@ func (c *Coordinator) usePrimary() bool {
 func (c *Coordinator) failed(err error) bool {
 	if err == nil || !errors.Is(err, bot.ErrUnavailable) {
 		return false
+	}
+	if c.onError != nil {
+		c.onError(err)
 	}
 	now := time.Now()
 	if c.degraded.CompareAndSwap(false, true) {

@@ -26,7 +26,7 @@ import (
 //
 // The caller owns the coordinator and closes it after everything using it
 // has stopped. The error, about a malformed URL, never holds the URL.
-func Coordination(cfg config.Redis, log *slog.Logger) (bot.Coordinator, func() bool, error) {
+func Coordination(cfg config.Redis, log *slog.Logger, onRedisError func(error)) (bot.Coordinator, func() bool, error) {
 	if cfg.URL == "" {
 		return memory.New(memory.Options{Prefix: cfg.Prefix}), func() bool { return false }, nil
 	}
@@ -39,6 +39,7 @@ func Coordination(cfg config.Redis, log *slog.Logger) (bot.Coordinator, func() b
 		Primary:  primary,
 		Fallback: memory.New(memory.Options{Prefix: cfg.Prefix}),
 		Logger:   log,
+		OnError:  onRedisError,
 	})
 	return c, c.Degraded, nil
 }

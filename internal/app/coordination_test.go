@@ -16,7 +16,7 @@ import (
 )
 
 func TestCoordinationInProcess(t *testing.T) {
-	c, degraded, err := app.Coordination(config.Redis{Prefix: "mb-test:"}, logtest.New(t))
+	c, degraded, err := app.Coordination(config.Redis{Prefix: "mb-test:"}, logtest.New(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestCoordinationRedisDown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	password := "pw-" + randomHex(t)
-	c, degraded, err := app.Coordination(config.Redis{URL: "redis://:" + password + "@" + addr + "/0", Prefix: "mb-test:"}, logtest.New(t, password))
+	c, degraded, err := app.Coordination(config.Redis{URL: "redis://:" + password + "@" + addr + "/0", Prefix: "mb-test:"}, logtest.New(t, password), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestCoordinationRedisDown(t *testing.T) {
 
 func TestCoordinationBadURL(t *testing.T) {
 	password := "pw-" + randomHex(t)
-	_, _, err := app.Coordination(config.Redis{URL: "redis://:" + password + "@127.0.0.1:6379/notadb"}, logtest.New(t, password))
+	_, _, err := app.Coordination(config.Redis{URL: "redis://:" + password + "@127.0.0.1:6379/notadb"}, logtest.New(t, password), nil)
 	if err == nil {
 		t.Fatal("want an error for a malformed URL")
 	}
@@ -82,7 +82,7 @@ func TestCoordinationBadURL(t *testing.T) {
 func TestCoordinationRedis(t *testing.T) {
 	requireRedis(t)
 	prefix := "mb-test-" + randomHex(t) + ":"
-	c, degraded, err := app.Coordination(config.Redis{URL: "redis://127.0.0.1:6379/0", Prefix: prefix}, logtest.New(t))
+	c, degraded, err := app.Coordination(config.Redis{URL: "redis://127.0.0.1:6379/0", Prefix: prefix}, logtest.New(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

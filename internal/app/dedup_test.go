@@ -54,7 +54,7 @@ func TestFloodLimit(t *testing.T) {
 	e := appEngine(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.UseCoordination(memory.New(memory.Options{}), nil, bot.Rate{Events: 1, Per: time.Minute, Burst: 3})
 	var outcomes []string
-	e.Observe(func(_, outcome string, _ time.Duration) { outcomes = append(outcomes, outcome) })
+	e.Observe(func(o bot.Observation) { outcomes = append(outcomes, o.Outcome) })
 	req := bot.Request{Community: bot.CommunityRef{Platform: bot.Console, ID: "x"}, User: bot.UserRef{Platform: bot.Console, Space: "x", ID: "al"},
 		UserName: "al", Command: "mission"}
 	for range 4 {
