@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # A small static image: the missionbot binary, CA certificates and timezone
 # data (embedded in the binary through time/tzdata), running as a non-root
-# user with SQLite data in /data.
+# user with SQLite data in /data. The default command is `serve`, which says
+# what to set when no platform is configured; `docker run -it IMAGE console`
+# tries the bot in a terminal.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -18,7 +20,9 @@ COPY config.example.yaml /etc/missionbot/config.yaml
 WORKDIR /data
 VOLUME /data
 ENV MISSIONBOT_CONFIG=/etc/missionbot/config.yaml \
-    MISSIONBOT_DATABASE_PATH=/data/missionbot.db
+    MISSIONBOT_DATABASE_PATH=/data/missionbot.db \
+    MISSIONBOT_HTTP_ADDR=:8080
+EXPOSE 8080
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/missionbot"]
-CMD ["console"]
+CMD ["serve"]

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/missionbot/missionbot/internal/testdb"
 )
 
 // Bounds of the serve tests: how long the binary may take to start and to
@@ -255,21 +257,6 @@ type readyAnswer struct {
 	Checks map[string]string `json:"checks"`
 }
 
-// requireRedis skips the test when the shared Redis on 127.0.0.1:6379 does
-// not answer and CI is unset, and fails it when CI is set.
-func requireRedis(t *testing.T) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
-	if err == nil {
-		conn.Close()
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("Redis on 127.0.0.1:6379 is required in CI: %v", err)
-	}
-	t.Skipf("Redis on 127.0.0.1:6379 not reachable: %v", err)
-}
-
 func TestServeWithoutPlatformSaysWhatToSet(t *testing.T) {
 	code, out := runServe(t, serveEnv(t))
 	if code != 2 {
@@ -376,7 +363,7 @@ func TestServeHealthReadinessMetrics(t *testing.T) {
 		p.stop(t, 20*time.Second+serveExitMargin)
 	})
 	t.Run("redis", func(t *testing.T) {
-		requireRedis(t)
+		testdb.RequireRedis(t)
 		p := startServe(t, serveEnv(t, "MISSIONBOT_REDIS_URL=redis://127.0.0.1:6379/0", "MISSIONBOT_REDIS_PREFIX="+fake(t, "mb-serve-test-")+":"))
 		code, r := p.readiness(t)
 		if code != http.StatusOK || r.Status != "ok" || r.Checks["database"] != "ok" || r.Checks["redis"] != "ok" {

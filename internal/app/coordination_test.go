@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/missionbot/missionbot/config"
 	"github.com/missionbot/missionbot/internal/app"
+	"github.com/missionbot/missionbot/internal/testdb"
 	"github.com/missionbot/missionbot/logging/logtest"
 )
 
@@ -80,7 +80,7 @@ func TestCoordinationBadURL(t *testing.T) {
 // TestCoordinationRedis runs on the shared Redis on 127.0.0.1:6379 under a
 // prefix of its own.
 func TestCoordinationRedis(t *testing.T) {
-	requireRedis(t)
+	testdb.RequireRedis(t)
 	prefix := "mb-test-" + randomHex(t) + ":"
 	c, degraded, err := app.Coordination(config.Redis{URL: "redis://127.0.0.1:6379/0", Prefix: prefix}, logtest.New(t), nil)
 	if err != nil {
@@ -102,21 +102,6 @@ func TestCoordinationRedis(t *testing.T) {
 	if first, err := c.FirstSeen(ctx, key, time.Minute); first || err != nil {
 		t.Errorf("second FirstSeen = %v, %v; want false", first, err)
 	}
-}
-
-// requireRedis skips the test when 127.0.0.1:6379 does not answer and CI is
-// unset, and fails it when CI is set.
-func requireRedis(t *testing.T) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
-	if err == nil {
-		conn.Close()
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("Redis on 127.0.0.1:6379 is required in CI: %v", err)
-	}
-	t.Skipf("Redis on 127.0.0.1:6379 not reachable: %v", err)
 }
 
 func randomHex(t *testing.T) string {
