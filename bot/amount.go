@@ -194,5 +194,7 @@ func UnitMatches(typed, goalUnit string) bool {
 	return false
 }
 
-// IsHoursUnit reports whether unit is hours, so volunteer hours count toward it.
-func IsHoursUnit(unit string) bool { return canonicalUnit(unit) == "hour" }
+// IsHoursUnit reports whether unit is hours, so volunteer hours count toward
+// it; like UnitMatches, the first word of a multi-word unit stands for it
+// ("hours of service").
+func IsHoursUnit(unit string) bool { return UnitMatches("hours", unit) }

@@ -149,3 +149,11 @@ func FuzzTokenize(f *testing.F) {
 		}
 	})
 }
+
+func TestIsHoursUnit(t *testing.T) {
+	for unit, want := range map[string]bool{"hours": true, "h": true, "Hours of service": true, "trees": false, "hour-long walks": false} {
+		if got := IsHoursUnit(unit); got != want {
+			t.Errorf("IsHoursUnit(%q) = %v", unit, got)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/announce"
 	"github.com/missionbot/missionbot/bot/mission"
 )
 
@@ -35,6 +36,11 @@ func (s *Store) ChangeSettings(ctx context.Context, c bot.CommunityID, ch missio
 			updates["values_text"] = row.ValuesText
 		}
 		if ch.Timezone != nil {
+			if *ch.Timezone != row.Timezone {
+				if err := retimeAnnouncements(tx, int64(c), zone(*ch.Timezone), ch.Now); err != nil {
+					return err
+				}
+			}
 			row.Timezone = *ch.Timezone
 			updates["timezone"] = row.Timezone
 		}
@@ -95,6 +101,38 @@ func (s *Store) ChangeSettings(ctx context.Context, c bot.CommunityID, ch missio
 		return bot.Settings{}, fmt.Errorf("change settings: %w", err)
 	}
 	return toSettings(row), nil
+}
+
+// retimeAnnouncements recomputes, inside tx, the next run of community's
+// active recurring announcements in loc, the community's new timezone: the
+// first occurrence after now (or, for one already overdue, after its old
+// next run), so "every mon 09:00" stays 09:00 local. One-off announcements
+// are instants and stay as they are.
+func retimeAnnouncements(tx *gorm.DB, community int64, loc *time.Location, now time.Time) error {
+	var rows []Announcement
+	if err := tx.Where("community_id = ? AND status = ? AND rule <> '' AND next_at IS NOT NULL", community, announce.StatusActive).
+		Find(&rows).Error; err != nil {
+		return fmt.Errorf("load announcements: %w", err)
+	}
+	for _, a := range rows {
+		r, err := bot.ParseRecurrence(a.Rule)
+		if err != nil {
+			continue
+		}
+		from := a.NextAt.Add(-time.Nanosecond)
+		if !now.IsZero() && now.Before(from) {
+			from = now
+		}
+		next := r.Next(from, loc)
+		if next.IsZero() {
+			continue
+		}
+		if err := tx.Model(&Announcement{}).Where("id = ? AND community_id = ? AND status = ?", a.ID, community, announce.StatusActive).
+			Update("next_at", utc(next)).Error; err != nil {
+			return fmt.Errorf("retime announcement #%d: %w", a.No, err)
+		}
+	}
+	return nil
 }
 
 // addedOrganiserCount counts the community's present added organisers inside tx.
@@ -201,7 +239,10 @@ func (s *Store) RemoveOrganiser(ctx context.Context, c bot.CommunityID, member b
 		if err != nil {
 			return fmt.Errorf("load member: %w", err)
 		}
-		if !com.AdminsAreOrganisers {
+		// A departed or forgotten organiser does not count toward the
+		// lock-out rule (addedOrganiserCount), so removing one never
+		// leaves the community with fewer present organisers.
+		if !com.AdminsAreOrganisers && !m.Left && !m.Forgotten {
 			n, err := addedOrganiserCount(tx, int64(c))
 			if err != nil {
 				return err

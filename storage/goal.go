@@ -36,7 +36,7 @@ func (s *Store) CreateGoal(ctx context.Context, c bot.CommunityID, n goal.New) (
 			}
 			slug := n.Slug
 			if slug == "" {
-				if slug, err = freeSlug(tx, int64(c), goal.Slugify(n.Title)); err != nil {
+				if slug, err = freeSlug(tx, int64(c), bot.Slug(n.Title, "goal")); err != nil {
 					return err
 				}
 			}
@@ -62,7 +62,9 @@ func (s *Store) CreateGoal(ctx context.Context, c bot.CommunityID, n goal.New) (
 // freeSlug returns base, or base-2, base-3 … whichever is first unused in community.
 func freeSlug(tx *gorm.DB, community int64, base string) (string, error) {
 	var taken []string
-	if err := tx.Model(&Goal{}).Where("community_id = ? AND (slug = ? OR slug LIKE ?)", community, base, likePrefix(trimSlug(base, 4)+"-")).
+	// Every candidate starts with base cut to leave room for the longest
+	// suffix tried here ("-999999"), so one prefix query sees them all.
+	if err := tx.Model(&Goal{}).Where("community_id = ? AND slug LIKE ? ESCAPE '\\'", community, likePrefix(trimSlug(base, 7))).
 		Pluck("slug", &taken).Error; err != nil {
 		return "", fmt.Errorf("slugs: %w", err)
 	}
@@ -111,7 +113,7 @@ func (s *Store) GoalStats(ctx context.Context, c bot.CommunityID, goalID int64, 
 	if err := db.Table("contributions AS c").Select("m.name AS name, SUM(c.amount) AS amount").
 		Joins("JOIN members AS m ON m.id = c.member_id AND m.community_id = c.community_id").
 		Where(`c.community_id = ? AND c.goal_id = ? AND NOT c.anonymous AND NOT m.hidden AND NOT m."left" AND NOT m.forgotten AND m.name <> ''`, c, goalID).
-		Group("m.id, m.name").Having("SUM(c.amount) > 0").Order("amount DESC, m.name").Limit(top).Scan(&rows).Error; err != nil {
+		Group("m.id, m.name").Having("SUM(c.amount) > 0").Order("amount DESC, m.id").Limit(top).Scan(&rows).Error; err != nil {
 		return goal.Stats{}, fmt.Errorf("top contributors of goal %d: %w", goalID, unavailable(err))
 	}
 	st := goal.Stats{Pledged: bot.Amount(p.Pledged), Fulfilled: bot.Amount(p.Fulfilled), Logged: bot.Amount(logged)}
@@ -129,8 +131,18 @@ func (s *Store) EditGoal(ctx context.Context, c bot.CommunityID, goalID int64, e
 		reached []int
 	)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		// Progress is recomputed from the ledger in the same UPDATE, which
-		// also locks the row before any read.
+		// A no-op write locks the row first (and takes SQLite's write lock).
+		// Only then is progress recomputed from the ledger, in a statement
+		// of its own: on PostgreSQL an UPDATE that waited for the lock would
+		// still sum with the snapshot from before the wait and lose the
+		// amount a concurrent log had just added.
+		res := tx.Model(&Goal{}).Where("community_id = ? AND id = ?", c, goalID).UpdateColumn("pledged", gorm.Expr("pledged"))
+		if res.Error != nil {
+			return fmt.Errorf("lock: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return goal.ErrNotFound
+		}
 		updates := map[string]any{"progress": tx.Model(&Contribution{}).Select("COALESCE(SUM(amount), 0)").
 			Where("community_id = ? AND goal_id = ?", c, goalID)}
 		if e.Title != "" {
@@ -142,7 +154,7 @@ func (s *Store) EditGoal(ctx context.Context, c bot.CommunityID, goalID int64, e
 		if !e.DueAt.IsZero() {
 			updates["due_at"] = utcPtr(e.DueAt)
 		}
-		res := tx.Model(&Goal{}).Where("community_id = ? AND id = ?", c, goalID).Updates(updates)
+		res = tx.Model(&Goal{}).Where("community_id = ? AND id = ?", c, goalID).Updates(updates)
 		if res.Error != nil {
 			return fmt.Errorf("update: %w", res.Error)
 		}

@@ -164,3 +164,37 @@ func TestConcurrentLogsAndFulfils(t *testing.T) {
 		}
 	})
 }
+
+// Edits that recompute progress, racing logs that add to it, leave progress
+// equal to the ledger: no log is lost under an edit.
+func TestConcurrentEditsAndLogs(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		c, m, g := fixture(t, s, 1000000)
+		var wg sync.WaitGroup
+		errs := make(chan error, 80)
+		for i := 0; i < 40; i++ {
+			wg.Add(2)
+			go func() { defer wg.Done(); _, err := s.AddLog(ctx, c, m, g.ID, 100, "", time.Now()); errs <- err }()
+			go func() {
+				defer wg.Done()
+				_, _, err := s.EditGoal(ctx, c, g.ID, goal.Edit{Target: bot.Amount(1000000 + i)}, time.Now())
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var row Goal
+		if err := s.db.Where("id = ?", g.ID).Take(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		if row.Progress != 40*100 {
+			t.Fatalf("progress %d, want %d", row.Progress, 40*100)
+		}
+	})
+}

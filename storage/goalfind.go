@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/bot/goal"
 )
@@ -17,12 +19,13 @@ func (s *Store) FindGoals(ctx context.Context, c bot.CommunityID, ref string) ([
 	var rows []Goal
 	q := s.db.WithContext(ctx).Where("community_id = ?", c)
 	if n, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil && strings.HasPrefix(ref, "#") {
-		q = q.Where("no = ?", n)
+		q = q.Where("no = ?", n).Order("no")
 	} else {
-		q = q.Where("slug = ? OR LOWER(title) LIKE ? ESCAPE '\\'", strings.ToLower(ref), likePrefix(ref)).
-			Order("CASE WHEN status = 'active' THEN 0 ELSE 1 END")
+		slug := strings.ToLower(ref)
+		q = q.Where("slug = ? OR LOWER(title) LIKE ? ESCAPE '\\'", slug, likePrefix(ref)).
+			Clauses(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN slug = ? THEN 0 WHEN status = 'active' THEN 1 ELSE 2 END, no", Vars: []any{slug}}})
 	}
-	if err := q.Order("no").Limit(10).Find(&rows).Error; err != nil {
+	if err := q.Limit(10).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find goals: %w", unavailable(err))
 	}
 	return toGoals(rows), nil

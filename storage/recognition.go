@@ -268,6 +268,15 @@ func (s *Store) ActiveIn(ctx context.Context, c bot.CommunityID, member bot.Memb
 // SetHidden sets whether member is off public boards and shout-outs.
 func (s *Store) SetHidden(ctx context.Context, c bot.CommunityID, member bot.MemberID, hidden bool) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if !hidden {
+			var forgotten []bool
+			if err := tx.Model(&Member{}).Where("id = ? AND community_id = ?", member, c).Pluck("forgotten", &forgotten).Error; err != nil {
+				return err
+			}
+			if len(forgotten) == 1 && forgotten[0] {
+				return recognition.ErrForgotten
+			}
+		}
 		return tx.Model(&Member{}).Where("id = ? AND community_id = ?", member, c).Update("hidden", hidden).Error
 	})
 	if err != nil {

@@ -481,6 +481,7 @@ func (s *Store) EditOpportunity(ctx context.Context, c bot.CommunityID, id int64
 func (s *Store) CancelOpportunity(ctx context.Context, c bot.CommunityID, id int64, series bool, at time.Time) (volunteer.Cancelled, error) {
 	var res volunteer.Cancelled
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res = volunteer.Cancelled{} // a retried attempt starts afresh
 		o, err := s.lockOpp(tx, int64(c), id)
 		if err != nil {
 			return err
@@ -494,6 +495,9 @@ func (s *Store) CancelOpportunity(ctx context.Context, c bot.CommunityID, id int
 			if o.Status == oppCancelled {
 				return volunteer.ErrCancelled
 			}
+			if !o.StartsAt.After(at) {
+				return volunteer.ErrStarted
+			}
 			rows = []Opportunity{o}
 		} else {
 			if o.SeriesID == nil {
@@ -504,8 +508,8 @@ func (s *Store) CancelOpportunity(ctx context.Context, c bot.CommunityID, id int
 			if upd.Error != nil {
 				return fmt.Errorf("cancel series: %w", upd.Error)
 			}
-			if err := s.forUpdate(tx).Where("community_id = ? AND series_id = ? AND status = ? AND (starts_at > ? OR id = ?)",
-				c, *o.SeriesID, oppOpen, utc(at), o.ID).Order("starts_at").Find(&rows).Error; err != nil {
+			if err := s.forUpdate(tx).Where("community_id = ? AND series_id = ? AND status = ? AND starts_at > ?",
+				c, *o.SeriesID, oppOpen, utc(at)).Order("starts_at").Find(&rows).Error; err != nil {
 				return fmt.Errorf("occurrences: %w", err)
 			}
 			if upd.RowsAffected == 0 && len(rows) == 0 {
@@ -560,12 +564,18 @@ func (s *Store) LogHours(ctx context.Context, c bot.CommunityID, h volunteer.Hou
 			row.GoalID = &h.GoalID
 		}
 		if h.OpportunityID != 0 {
-			var n int64
-			if err := tx.Model(&Opportunity{}).Where("community_id = ? AND id = ?", c, h.OpportunityID).Count(&n).Error; err != nil {
-				return fmt.Errorf("check opportunity: %w", err)
+			// Locked as MarkAttended locks it, so hours and attendance for
+			// the same opportunity never both count.
+			if _, err := s.lockOpp(tx, int64(c), h.OpportunityID); err != nil {
+				return err
 			}
-			if n == 0 {
-				return volunteer.ErrNotFound
+			var n int64
+			if err := tx.Model(&Contribution{}).Where("community_id = ? AND opportunity_id = ? AND member_id = ? AND kind = ?",
+				c, h.OpportunityID, h.Member, ContribAttended).Count(&n).Error; err != nil {
+				return fmt.Errorf("check attendance: %w", err)
+			}
+			if n > 0 {
+				return volunteer.ErrAttended
 			}
 			row.OpportunityID = &h.OpportunityID
 		}
@@ -598,6 +608,7 @@ func (s *Store) LogHours(ctx context.Context, c bot.CommunityID, h volunteer.Hou
 func (s *Store) MarkAttended(ctx context.Context, c bot.CommunityID, id int64, members []bot.MemberID, at time.Time) (volunteer.Attendance, error) {
 	var res volunteer.Attendance
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res = volunteer.Attendance{} // a retried attempt starts afresh
 		o, err := s.lockOpp(tx, int64(c), id)
 		if err != nil {
 			return err

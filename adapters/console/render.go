@@ -72,8 +72,12 @@ func Render(m bot.Message) string {
 		b.WriteString(Plain(m.Text) + "\n")
 	}
 	for _, p := range m.Progress {
+		done := p.Done.String()
+		if strings.HasPrefix(p.Target.WithUnit(p.Unit), p.Unit) {
+			done = p.Done.WithUnit(p.Unit) // £5 / £100
+		}
 		fmt.Fprintf(&b, "%s  %s %d%%  %s / %s", Plain(p.Label), bot.Bar(p.Done, p.Target, 10), bot.Percent(p.Done, p.Target),
-			p.Done.String(), p.Target.WithUnit(p.Unit))
+			done, p.Target.WithUnit(p.Unit))
 		if p.Note != "" {
 			b.WriteString("  " + Plain(p.Note))
 		}

@@ -99,3 +99,51 @@ func mustLack(t *testing.T, got string, unwanted ...string) {
 		}
 	}
 }
+
+// A recurring announcement keeps its local wall-clock time when the
+// community's timezone changes: "every mon 09:00" means 09:00 in the new
+// zone, both in /announce list and in the stored next run.
+func TestAnnounceFollowsTimezoneChange(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", "/announce every mon 09:00 Weekly check-in").MustPrivate(t, "Next: Mon 7 Dec 2026 09:00 (UTC)")
+		h.Run("olive", "/announce 2026-12-03 18:00 One-off").MustPrivate(t, "Next: Thu 3 Dec 2026 18:00 (UTC)")
+		h.Run("olive", "/settings timezone America/New_York").MustPrivate(t, "America/New_York")
+		h.Run("olive", "/announce list").MustPrivate(t,
+			"#2 next Thu 3 Dec 2026 13:00 in #general: One-off",
+			"#1 next Mon 7 Dec 2026 09:00, every mon 09:00 in #general: Weekly check-in")
+		next := func(no int) time.Time {
+			var at time.Time
+			if err := h.Store.DB().Raw("SELECT next_at FROM announcements WHERE no = ?", no).Scan(&at).Error; err != nil {
+				t.Fatal(err)
+			}
+			return at.UTC()
+		}
+		if got, want := next(1), time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Fatalf("recurring next_at = %v, want %v", got, want)
+		}
+		if got, want := next(2), time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Fatalf("one-off next_at = %v, want %v (an instant stays put)", got, want)
+		}
+		// Eastward, the next Monday 09:00 there may come before the old
+		// next run: it is not skipped.
+		h.Run("olive", "/settings timezone Pacific/Auckland").MustPrivate(t, "Pacific/Auckland")
+		if got, want := next(1), time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Fatalf("recurring next_at after Auckland = %v, want %v", got, want)
+		}
+		// A cancelled one stays cancelled, without a next run.
+		h.Run("olive", "/announce cancel #1").MustPrivate(t, "Cancelled")
+		h.Run("olive", "/settings timezone Europe/London").MustPrivate(t, "Europe/London")
+		var n int64
+		h.Store.DB().Table("announcements").Where("no = 1 AND next_at IS NULL AND status = ?", announce.StatusCancelled).Count(&n)
+		if n != 1 {
+			t.Fatalf("cancelled announcement was re-timed")
+		}
+		// Another community's announcements are untouched.
+		other := h.In("other")
+		other.Organiser("otto")
+		other.Run("otto", "/announce every mon 09:00 Theirs").MustPrivate(t, "Next: Mon 7 Dec 2026 09:00 (UTC)")
+		h.Run("olive", "/settings timezone America/New_York")
+		other.Run("otto", "/announce list").MustPrivate(t, "#1 next Mon 7 Dec 2026 09:00, every mon 09:00")
+	})
+}

@@ -43,7 +43,7 @@ func TestDigestNowPostsTheSameMessage(t *testing.T) {
 	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
 		f := seed(t, h)
 		h.Unchanged("olive", "/digest now", "No digest channel is set yet", "/settings digest-channel")
-		if err := h.Store.DB().Exec("UPDATE communities SET digest_channel_id = 'C9', digest_channel_name = 'impact' WHERE id = ?", f.community).Error; err != nil {
+		if err := h.Store.DB().Exec("UPDATE communities SET digest_channel_id = 'C9', digest_channel_name = 'impact' WHERE id = ?", f.Community).Error; err != nil {
 			t.Fatal(err)
 		}
 		preview := h.Run("olive", "/digest preview")

@@ -177,7 +177,7 @@ func (h handlers) create(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		return bot.Reply{}, fmt.Errorf("create goal: %w", err)
 	}
 	m := bot.Message{Title: "Goal created: " + g.Title, Progress: []bot.Progress{progressOf(g, c.Now, c.Loc)},
-		Text: fmt.Sprintf("#%d, slug %s. Members can pledge with /pledge 10 %s to %s", g.No, g.Slug, g.Unit, g.Slug)}
+		Text: fmt.Sprintf("#%d, slug %s. Members can pledge with /pledge %s to %s", g.No, g.Slug, bot.Amount(1000).WithUnit(g.Unit), g.Slug)}
 	return bot.Reply{Messages: []bot.Message{m}}, nil
 }
 
@@ -280,6 +280,9 @@ func (h handlers) edit(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		if e.Title == "" || utf8.RuneCountInString(e.Title) > MaxTitle {
 			return bot.Reply{}, bot.Userf(c.Example(), "A title needs 1 to %d characters.", MaxTitle)
 		}
+		if strings.Contains(e.Title, "<@") {
+			return bot.Reply{}, bot.Userf(c.Example(), "A goal's title can't mention people.")
+		}
 	}
 	g, err := Resolve(ctx, h.s, c.Actor.Community, c.Text("goal"), c.Example())
 	if err != nil {
@@ -339,33 +342,6 @@ func MilestoneMessages(g Goal, thresholds []int) []bot.Message {
 }
 
 func isCurrency(unit string) bool { return unit == "£" || unit == "$" || unit == "€" }
-
-// Slugify derives a slug from a title: lower-case ASCII letters and digits
-// joined by single hyphens, at most MaxSlugLen long; "goal" when nothing is left.
-func Slugify(title string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-		default:
-			dash = true
-		}
-	}
-	s := b.String()
-	if len(s) > MaxSlugLen {
-		s = strings.TrimRight(s[:MaxSlugLen], "-")
-	}
-	if s == "" {
-		s = "goal"
-	}
-	return s
-}
 
 // ValidSlug reports whether s is a usable explicit slug: 1 to MaxSlugLen
 // lower-case ASCII letters, digits and inner hyphens.

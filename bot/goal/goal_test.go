@@ -1,6 +1,7 @@
 package goal_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -33,13 +34,13 @@ func TestCreateListShow(t *testing.T) {
 }
 
 func TestSlugs(t *testing.T) {
-	if got := goal.Slugify("  Plant 1,000 Trees! 🌳 "); got != "plant-1-000-trees" {
+	if got := bot.Slug("  Plant 1,000 Trees! 🌳 ", "goal"); got != "plant-1-000-trees" {
 		t.Fatalf("Slugify = %q", got)
 	}
-	if got := goal.Slugify("🌳"); got != "goal" {
+	if got := bot.Slug("🌳", "goal"); got != "goal" {
 		t.Fatalf("Slugify emoji = %q", got)
 	}
-	if got := goal.Slugify(strings.Repeat("ab ", 40)); len(got) > goal.MaxSlugLen || strings.HasSuffix(got, "-") {
+	if got := bot.Slug(strings.Repeat("ab ", 40), "goal"); len(got) > goal.MaxSlugLen || strings.HasSuffix(got, "-") {
 		t.Fatalf("Slugify long = %q", got)
 	}
 	for s, ok := range map[string]bool{"trees": true, "a-1": true, "-a": false, "a-": false, "Trees": false, "a_b": false, "": false, strings.Repeat("a", 65): false} {
@@ -125,5 +126,46 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("foreign id differs from missing one:\n%s\n%s", missing, foreign)
 		}
 		h.Unchanged("olive", "/goal close #3", "No goal matches")
+	})
+}
+
+// A long title's automatic slug is cut to fit its -2, -3 … suffix; every
+// further goal with that title still gets a free slug.
+func TestLongTitleSlugs(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		title := strings.Repeat("a", 70)
+		h.Run("olive", `/goal create "`+title+`" 10 trees`).MustPrivate(t, "slug "+strings.Repeat("a", 60)+".")
+		h.Run("olive", `/goal create "`+title+`" 10 trees`).MustPrivate(t, "slug "+strings.Repeat("a", 60)+"-2.")
+		h.Run("olive", `/goal create "`+title+`" 10 trees`).MustPrivate(t, "slug "+strings.Repeat("a", 60)+"-3.")
+	})
+}
+
+// An exact slug wins over title prefixes, however many goals share them.
+func TestSlugBeatsManyTitlePrefixes(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		for i := 1; i <= 11; i++ {
+			h.Run("olive", fmt.Sprintf(`/goal create "Trees round %d" 10 trees`, i)).MustPrivate(t, "Goal created")
+		}
+		h.Run("olive", `/goal create "Urban forest" 10 trees as trees`).MustPrivate(t, "slug trees")
+		h.Run("alice", "/goal show trees").MustPrivate(t, "#12 Urban forest")
+	})
+}
+
+func TestEditTitleRefusesMentions(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/goal create "Food drive" 100 £ as food`).MustPrivate(t, "Goal created")
+		h.Unchanged("olive", `/goal edit food title "Food for <@bob|bob>"`, "can't mention", "Example")
+	})
+}
+
+// The hint after creating a money goal is a pledge people can type as shown.
+func TestCreateHintUsesUnit(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/goal create "Food drive" 100 £ as food`).MustPrivate(t, "/pledge £10 to food")
+		h.Run("olive", `/goal create "Plant trees" 100 trees as trees`).MustPrivate(t, "/pledge 10 trees to trees")
 	})
 }

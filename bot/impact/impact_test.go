@@ -32,7 +32,7 @@ func TestDashboardNumbers(t *testing.T) {
 func TestDashboardWeeksFollowTimezone(t *testing.T) {
 	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
 		f := seed(t, h)
-		if err := h.Store.DB().Exec("UPDATE communities SET timezone = 'UTC' WHERE id = ?", f.community).Error; err != nil {
+		if err := h.Store.DB().Exec("UPDATE communities SET timezone = 'UTC' WHERE id = ?", f.Community).Error; err != nil {
 			t.Fatal(err)
 		}
 		h.Run("alice", "/impact").MustPrivate(t,

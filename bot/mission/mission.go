@@ -50,6 +50,10 @@ type Change struct {
 	RetentionDays       *int
 	KudosPerDay         *int
 	AdminsAreOrganisers *bool
+	// Now is when the change is made. A timezone change re-times the
+	// community's recurring schedules from it (their next run keeps its
+	// local wall-clock time in the new zone).
+	Now time.Time
 }
 
 // GoalSummary is an active goal as /mission shows it.
@@ -90,6 +94,9 @@ type Store interface {
 	// settings. It returns ErrNoDigestChannel when ch turns the digest on
 	// without a digest channel, and ErrNoAddedOrganiser when ch turns
 	// admins-are-organisers off while no member is an added organiser.
+	// When ch changes the timezone, active recurring announcements get
+	// their next run after ch.Now recomputed in the new zone, in the same
+	// transaction.
 	ChangeSettings(ctx context.Context, c bot.CommunityID, ch Change) (bot.Settings, error)
 	// MissionGoals returns up to limit active goals, oldest first, and how
 	// many active goals there are.

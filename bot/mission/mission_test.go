@@ -235,3 +235,26 @@ func TestAdminsAreOrganisers(t *testing.T) {
 		mustContain(t, asAdmin(h, "adam", "/settings"), "Admins are organisers: on")
 	})
 }
+
+// An added organiser who left the workspace (or asked to be forgotten) no
+// longer counts toward the lock-out rule, so removing them is not "removing
+// the last organiser"; the present one still cannot remove themselves.
+func TestRemoveDepartedOrganiser(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", "/organisers add @sam").MustPrivate(t, "@sam is now an organiser")
+		h.Run("olive", "/organisers add @fay").MustPrivate(t, "@fay is now an organiser")
+		h.Run("olive", "/settings admins-are-organisers off").MustPrivate(t, "Admins are organisers: off")
+		a := enter(t, h, "olive")
+		db := h.Store.DB()
+		if err := db.Model(&storage.Member{}).Where("community_id = ? AND external_id = ?", int64(a.Community), "sam").Update("left", true).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Model(&storage.Member{}).Where("community_id = ? AND external_id = ?", int64(a.Community), "fay").Update("forgotten", true).Error; err != nil {
+			t.Fatal(err)
+		}
+		h.Run("olive", "/organisers remove @sam").MustPrivate(t, "@sam is no longer an organiser")
+		h.Run("olive", "/organisers remove @fay").MustPrivate(t, "is no longer an organiser")
+		h.Unchanged("olive", "/organisers remove @olive", "last organiser")
+	})
+}

@@ -84,7 +84,7 @@ func (h *handlers) timezone(ctx context.Context, c *bot.Call) (bot.Reply, error)
 		return bot.Reply{}, err
 	}
 	zone = loc.String()
-	if _, err := h.change(ctx, c, Change{Timezone: &zone}); err != nil {
+	if _, err := h.change(ctx, c, Change{Timezone: &zone, Now: c.Now}); err != nil {
 		return bot.Reply{}, err
 	}
 	return bot.Say(fmt.Sprintf("Timezone is now %s; it is %s there. Times people type and scheduled posts follow it.", zone, bot.When{At: c.Now}.String(loc))), nil

@@ -122,7 +122,12 @@ func (h handlers) target(ctx context.Context, c *bot.Call, verb string, note *st
 	}
 	ref := strings.TrimSpace(c.Text("goal"))
 	g, err := goal.Resolve(ctx, h.s, c.Actor.Community, ref, c.Example())
-	if _, isUser := bot.AsUserError(err); isUser && ref != "" {
+	_, isUser := bot.AsUserError(err)
+	// A closed goal whose title starts with the word may still be beaten by
+	// the only active goal's unit ("/pledge 10 trees" beside a closed
+	// "Trees for schools"), unless the word came after "to".
+	closedGuess := err == nil && g.Closed && unit == "" && !goalNamed(c, ref)
+	if (isUser || closedGuess) && ref != "" {
 		active, aerr := h.s.ActiveGoals(ctx, c.Actor.Community)
 		if aerr != nil {
 			return goal.Goal{}, 0, fmt.Errorf("active goals: %w", aerr)
@@ -132,12 +137,21 @@ func (h handlers) target(ctx context.Context, c *bot.Call, verb string, note *st
 			switch {
 			case unit == "" && bot.UnitMatches(ref, only.Unit):
 				g, unit, err = only, ref, nil
-			case note != nil && unit != "" && bot.UnitMatches(unit, only.Unit):
+			case closedGuess:
+			case note != nil && unit != "" && bot.UnitMatches(unit, only.Unit) && !goalNamed(c, ref):
 				g, err = only, nil
 				*note = strings.TrimSpace(ref + " " + *note)
 			case unit == "" && !strings.ContainsAny(ref, "-#") && len(strings.Fields(ref)) == 1:
-				ex := fmt.Sprintf("/%s %s to %s", verb, bot.Amount(1000).WithUnit(only.Unit), only.Slug)
-				return goal.Goal{}, 0, bot.Userf(ex, "No goal matches %q, and it isn't the unit of %s either: that goal counts %s.", ref, only.Label(), only.Unit)
+				// Only when nothing matches: an ambiguous word keeps its
+				// list of candidates.
+				found, ferr := h.s.FindGoals(ctx, c.Actor.Community, ref)
+				if ferr != nil {
+					return goal.Goal{}, 0, fmt.Errorf("find goal %q: %w", ref, ferr)
+				}
+				if len(found) == 0 {
+					ex := fmt.Sprintf("/%s %s to %s", verb, bot.Amount(1000).WithUnit(only.Unit), only.Slug)
+					return goal.Goal{}, 0, bot.Userf(ex, "No goal matches %q, and it isn't the unit of %s either: that goal counts %s.", ref, only.Label(), only.Unit)
+				}
 			}
 		}
 	}
@@ -152,6 +166,22 @@ func (h handlers) target(ctx context.Context, c *bot.Call, verb string, note *st
 		return goal.Goal{}, 0, closedErr(g)
 	}
 	return g, amount, nil
+}
+
+// goalNamed reports whether the goal reference was given as such: a
+// platform's goal option, or typed right after the keyword "to"
+// ("/log 5 trees to nosuch"), so it is never read as a unit or a note.
+func goalNamed(c *bot.Call, ref string) bool {
+	if c.Req.Options != nil {
+		return true
+	}
+	toks := bot.Tokenize(c.Req.Text)
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].IsWord("to") && toks[i+1].Text == ref {
+			return true
+		}
+	}
+	return false
 }
 
 func closedErr(g goal.Goal) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/bot/goal"
 	"github.com/missionbot/missionbot/bot/pledge"
+	"github.com/missionbot/missionbot/bot/recognition"
 	"github.com/missionbot/missionbot/internal/missiontest"
 	"github.com/missionbot/missionbot/storage"
 )
@@ -181,6 +182,64 @@ func TestBadInput(t *testing.T) {
 		other.Run("alice", "/pledge list").MustPrivate(t, "#1 5 bags")
 		if strings.Contains(other.Run("alice", "/pledge list").Private, "trees") {
 			t.Fatal("pledge list shows another community's pledges")
+		}
+	})
+}
+
+// With one active goal, a goal named after "to" is a goal, never the start
+// of a note; without "to" the words are the note.
+func TestNamedGoalIsNotANote(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Unchanged("alice", "/log 5 trees to nosuch", `No goal matches "nosuch"`, "plant-1000-trees")
+		h.Unchanged("alice", "/missionbot log 5 trees to nosuch", `No goal matches "nosuch"`)
+		h.Run("alice", "/log 5 trees planted to the river").MustPrivate(t, "Logged 5 trees to Plant 1000 trees")
+		h.Run("alice", "/log 5 trees planted by the river").MustPrivate(t, "Logged 5 trees to Plant 1000 trees")
+		var notes []string
+		h.Store.DB().Table("contributions").Order("id").Pluck("note", &notes)
+		if strings.Join(notes, "|") != "planted to the river|planted by the river" {
+			t.Fatalf("notes %q", notes)
+		}
+	})
+}
+
+// A reference that matches several goals says so, even with one active goal.
+func TestAmbiguousWithOneActiveGoal(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("olive", `/goal create "Plant more trees" 10 trees as more`).MustPrivate(t, "Goal created")
+		h.Run("olive", "/goal close more").MustPrivate(t, "Closed")
+		h.Unchanged("alice", "/pledge 10 to plant", `"plant" could mean`, "plant-1000-trees", "more")
+	})
+}
+
+// With one active goal the goal's unit word is the unit, even when a closed
+// goal's title starts with it.
+func TestUnitWordBeatsClosedTitle(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("olive", `/goal create "Trees for schools" 10 trees as schools`).MustPrivate(t, "Goal created")
+		h.Run("olive", "/goal close schools").MustPrivate(t, "Closed")
+		h.Run("alice", "/pledge 10 trees").MustPrivate(t, "Pledged 10 trees to Plant 1000 trees")
+		h.Run("alice", "/log 2 trees").MustPrivate(t, "Logged 2 trees to Plant 1000 trees")
+		h.Unchanged("alice", "/log 2 trees to trees", "is closed")
+	})
+}
+
+// /goal show's top contributors and the goal's all-time leaderboard rank
+// the same members in the same order, ties included.
+func TestTopContributorsMatchLeaderboard(t *testing.T) {
+	areas := append(areas[:len(areas):len(areas)], func(e *bot.Engine, s *storage.Store) { recognition.Register(e, s) })
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("zoe", "/log 5 trees").MustPrivate(t, "Logged")
+		h.Run("alice", "/log 5 trees").MustPrivate(t, "Logged")
+		h.Run("bob", "/pledge 7 trees anonymously").MustPrivate(t, "pledge #1")
+		h.Run("bob", "/pledge done #1").MustPrivate(t, "fulfilled")
+		show := h.Run("carol", "/goal show plant").MustPrivate(t, "1. zoe — 5 trees, 2. alice — 5 trees").Private
+		board := h.Run("carol", "/leaderboard plant all").Private
+		if strings.Index(board, "zoe") < 0 || strings.Index(board, "zoe") > strings.Index(board, "alice") || strings.Contains(board, "bob") || strings.Contains(show, "bob") {
+			t.Fatalf("rankings differ:\n%s\n%s", show, board)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package recognition
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/missionbot/missionbot/bot"
@@ -89,7 +90,11 @@ func (h *handlers) hide(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 
 // unhide brings the caller back onto public boards and shout-outs.
 func (h *handlers) unhide(ctx context.Context, c *bot.Call) (bot.Reply, error) {
-	if err := h.s.SetHidden(ctx, c.Actor.Community, c.Actor.Member.ID, false); err != nil {
+	err := h.s.SetHidden(ctx, c.Actor.Community, c.Actor.Member.ID, false)
+	if errors.Is(err, ErrForgotten) {
+		return bot.Reply{}, bot.Userf("/myimpact", "You asked to be forgotten, so your name is erased and you stay off public boards and shout-outs; your contributions still count toward goals, anonymously.")
+	}
+	if err != nil {
 		return bot.Reply{}, fmt.Errorf("unhide: %w", err)
 	}
 	return bot.Say("Welcome back: you're on public leaderboards and shout-outs again. /myimpact hide takes you off."), nil

@@ -36,6 +36,9 @@ var (
 	ErrKudosLimit = errors.New("kudos limit reached")
 	// ErrNoMember means a member does not exist in the community.
 	ErrNoMember = errors.New("no such member")
+	// ErrForgotten means a forgotten member asked to be back on public
+	// boards: they stay off them, as their name is erased.
+	ErrForgotten = errors.New("member was forgotten")
 )
 
 // Period is a half-open interval [From, To) of instants in UTC. The zero
@@ -200,6 +203,7 @@ type Store interface {
 	// ActiveIn reports whether member did anything recorded in p.
 	ActiveIn(ctx context.Context, c bot.CommunityID, member bot.MemberID, p Period) (bool, error)
 	// SetHidden takes member off public boards and shout-outs, or back.
+	// Bringing back a forgotten member is refused with ErrForgotten.
 	SetHidden(ctx context.Context, c bot.CommunityID, member bot.MemberID, hidden bool) error
 	// Export returns everything stored about member.
 	Export(ctx context.Context, c bot.CommunityID, member bot.MemberID) (Export, error)

@@ -398,3 +398,19 @@ func TestForget(t *testing.T) {
 		h.Run("alice", "/myimpact forget confirm").MustPrivate(t, "your name, 0 win texts, 0 kudos reasons, 0 contribution notes")
 	})
 }
+
+// A forgotten member stays off public boards: /myimpact unhide does not
+// claim to bring them back, and changes nothing.
+func TestForgottenMemberCannotUnhide(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		trees := addGoal(t, h, 1, "plant-1000-trees", "Plant 1000 trees", "trees")
+		h.Run("alice", "/myimpact forget confirm").MustPrivate(t, "Your personal data is erased")
+		h.Unchanged("alice", "/myimpact unhide", "asked to be forgotten")
+		if n := count(t, h, "members", "external_id = ? AND hidden = ? AND forgotten = ?", "alice", true, true); n != 1 {
+			t.Fatalf("forgotten member was unhidden")
+		}
+		contribute(t, h, "alice", trees, storage.ContribLog, 500, missiontest.Start, false)
+		h.Run("olive", "/leaderboard").MustPrivate(t, "No one is on this board yet")
+		h.Run("alice", "/myimpact").MustPrivate(t, "You are off public boards")
+	})
+}

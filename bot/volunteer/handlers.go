@@ -76,7 +76,7 @@ func (h *handlers) create(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		return bot.Reply{}, bot.Userf(ex, "The title is %d characters long; the most is %d.", n, MaxTitleLen)
 	}
 	w := c.When("when")
-	n := New{Title: title, Slug: Slug(title), StartsAt: w.At, By: c.Actor.Member.ID, At: c.Now}
+	n := New{Title: title, Slug: bot.Slug(title, "opportunity"), StartsAt: w.At, By: c.Actor.Member.ID, At: c.Now}
 	if w.IsRecurring() {
 		n.Rule = w.Rule.String()
 		n.StartsAt = w.Rule.Next(c.Now, c.Loc)
@@ -214,13 +214,18 @@ func (h *handlers) join(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	return bot.Say(text + fmt.Sprintf(" Can't make it? /volunteer leave #%d", o.No)), nil
 }
 
-// promotedNote is the private note to a member moved off the waitlist.
-func promotedNote(m bot.Member, o Opportunity, loc *time.Location) bot.Message {
+// promotedNote is the private note to a member moved off the waitlist;
+// changed, when not empty, says what an edit changed at the same time.
+func promotedNote(m bot.Member, o Opportunity, loc *time.Location, changed string) bot.Message {
 	text := fmt.Sprintf("Good news: a place opened up and you're now confirmed for %s", label(o, loc))
 	if o.Place != "" {
 		text += " at " + o.Place
 	}
-	return bot.Message{Visibility: bot.Direct, To: m, Text: text + fmt.Sprintf(". Can't make it? /volunteer leave #%d", o.No)}
+	text += "."
+	if changed != "" {
+		text += " Note the change: " + changed + "."
+	}
+	return bot.Message{Visibility: bot.Direct, To: m, Text: text + fmt.Sprintf(" Can't make it? /volunteer leave #%d", o.No)}
 }
 
 func (h *handlers) leave(ctx context.Context, c *bot.Call) (bot.Reply, error) {
@@ -241,7 +246,7 @@ func (h *handlers) leave(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	}
 	reply := bot.Say(text)
 	for _, m := range r.Promoted {
-		reply = reply.Add(promotedNote(m, r.Opportunity, c.Loc))
+		reply = reply.Add(promotedNote(m, r.Opportunity, c.Loc, ""))
 	}
 	return reply, nil
 }
@@ -348,33 +353,34 @@ func (h *handlers) edit(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	}
 	text := fmt.Sprintf("Updated #%d %s: %s.", a.No, a.Title, strings.Join(changes, "; "))
 	if len(r.Promoted) > 0 {
-		text += fmt.Sprintf(" %d moved up from the waitlist and were told.", len(r.Promoted))
+		text += fmt.Sprintf(" %d moved up from the waitlist and %s told.", len(r.Promoted), plural(len(r.Promoted), "was", "were"))
 	}
+	var what []string
+	if timeChanged {
+		what = append(what, "it now starts "+when(a.StartsAt, c.Loc))
+	}
+	if placeChanged {
+		what = append(what, "it's now at "+a.Place)
+	}
+	// One note per member: a promoted member's note also carries the change.
 	reply := bot.Reply{}
 	promoted := map[bot.MemberID]bool{}
 	for _, m := range r.Promoted {
 		promoted[m.ID] = true
-		reply = reply.Add(promotedNote(m, a, c.Loc))
+		reply = reply.Add(promotedNote(m, a, c.Loc, strings.Join(what, " and ")))
 	}
-	if timeChanged || placeChanged {
-		var what []string
-		if timeChanged {
-			what = append(what, "it now starts "+when(a.StartsAt, c.Loc))
-		}
-		if placeChanged {
-			what = append(what, "it's now at "+a.Place)
-		}
+	if len(what) > 0 {
 		told := 0
 		for _, m := range r.SignedUp {
 			if m.ID == c.Actor.Member.ID {
 				continue
 			}
-			note := fmt.Sprintf("Change to #%d %s, which you signed up for: %s.", a.No, a.Title, strings.Join(what, " and "))
-			if promoted[m.ID] {
-				note = fmt.Sprintf("Also, #%d %s changed: %s.", a.No, a.Title, strings.Join(what, " and "))
-			}
-			reply = reply.Add(bot.Message{Visibility: bot.Direct, To: m, Text: note + fmt.Sprintf(" Can't make it now? /volunteer leave #%d", a.No)})
 			told++
+			if promoted[m.ID] {
+				continue
+			}
+			note := fmt.Sprintf("Change to #%d %s, which you signed up for: %s.", a.No, a.Title, strings.Join(what, " and "))
+			reply = reply.Add(bot.Message{Visibility: bot.Direct, To: m, Text: note + fmt.Sprintf(" Can't make it now? /volunteer leave #%d", a.No)})
 		}
 		text += fmt.Sprintf(" Told %d signed-up %s.", told, plural(told, "member", "members"))
 	}
@@ -413,6 +419,9 @@ func (h *handlers) cancel(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	}
 	if !series && o.Cancelled {
 		return bot.Reply{}, bot.Userf("/volunteer", "%s is already cancelled.", label(o, c.Loc))
+	}
+	if !series && o.Started(c.Now) {
+		return bot.Reply{}, bot.Userf("/volunteer", "%s has already started, so it can't be cancelled any more. /volunteer lists the open ones.", label(o, c.Loc))
 	}
 	r, err := h.s.CancelOpportunity(ctx, c.Actor.Community, o.ID, series, c.Now)
 	if errors.Is(err, ErrCancelled) {
@@ -491,7 +500,8 @@ func (h *handlers) hours(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		entry.OpportunityID = o.ID
 	case t.goal != nil:
 		g := *t.goal
-		if !bot.IsHoursUnit(g.Unit) {
+		// "hours", "h" or a unit starting with hours ("hours of service").
+		if !bot.UnitMatches("hours", g.Unit) {
 			return bot.Reply{}, bot.Userf(fmt.Sprintf("/log %s %s to %s", amt, g.Unit, g.Slug),
 				"%s counts %s, not hours, so hours can't go toward it. Log %s with /log instead.", g.Label(), g.Unit, g.Unit)
 		}
@@ -503,6 +513,12 @@ func (h *handlers) hours(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	r, err := h.s.LogHours(ctx, c.Actor.Community, entry)
 	if errors.Is(err, ErrGoalClosed) {
 		return bot.Reply{}, bot.Userf(ex, "%s is closed; /goal lists open goals.", t.goal.Label())
+	}
+	if errors.Is(err, ErrAttended) {
+		o := *t.opp
+		return bot.Reply{}, bot.Userf(fmt.Sprintf("/volunteer hours %s", amt),
+			"You were already credited %s for %s when the organisers marked attendance, so these hours would count twice. Hours for something else go without \"for\".",
+			duration(o.Duration), label(o, c.Loc))
 	}
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("log hours: %w", err)

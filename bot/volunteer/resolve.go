@@ -11,36 +11,6 @@ import (
 	"github.com/missionbot/missionbot/bot"
 )
 
-// maxSlugLen leaves room for a "-2" suffix within the 64-character column.
-const maxSlugLen = 60
-
-// Slug returns the reference made from a title, as for goals: lower-case
-// ASCII letters and digits, runs of anything else as one hyphen ("Park
-// cleanup!" → "park-cleanup"); "opportunity" when nothing is left.
-func Slug(title string) string {
-	var b strings.Builder
-	hyphen := false
-	for _, r := range strings.ToLower(title) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if hyphen && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			hyphen = false
-			b.WriteRune(r)
-			continue
-		}
-		hyphen = true
-	}
-	s := b.String()
-	if len(s) > maxSlugLen {
-		s = strings.TrimRight(s[:maxSlugLen], "-")
-	}
-	if s == "" {
-		s = "opportunity"
-	}
-	return s
-}
-
 // resolve returns the opportunity ref means in community c: #<no>, the slug
 // or a unique case-insensitive title prefix. A slug or title of a recurring
 // series means its next open occurrence (or, when none is ahead, the latest

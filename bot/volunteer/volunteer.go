@@ -156,6 +156,9 @@ var (
 	ErrSlotsTooFew   = errors.New("fewer slots than confirmed members")
 	ErrNothingToDo   = errors.New("nothing to change")
 	ErrAlreadyJoined = errors.New("already signed up")
+	// ErrAttended is self-logged hours for an opportunity the member was
+	// already credited for by attendance.
+	ErrAttended = errors.New("already credited by attendance")
 )
 
 // AlreadyError says a member is already signed up, and how.
@@ -201,10 +204,13 @@ type Store interface {
 	EditOpportunity(ctx context.Context, c bot.CommunityID, id int64, e Edit, at time.Time) (EditResult, error)
 	// CancelOpportunity cancels opportunity id or, with series, its series
 	// and every occurrence of it starting after at. It fails with
-	// ErrCancelled or ErrNoSeries.
+	// ErrCancelled, ErrNoSeries or (one occurrence that has begun at at)
+	// ErrStarted. A series' occurrences that have begun are left as they are.
 	CancelOpportunity(ctx context.Context, c bot.CommunityID, id int64, series bool, at time.Time) (Cancelled, error)
 	// LogHours records h as a contribution of kind hours, adding to the
-	// goal's progress when h.GoalID is set, and an ActHours activity.
+	// goal's progress when h.GoalID is set, and an ActHours activity. Hours
+	// for an opportunity the member was marked as attending fail with
+	// ErrAttended, since attendance already credited them.
 	LogHours(ctx context.Context, c bot.CommunityID, h Hours) (HoursResult, error)
 	// MarkAttended credits each member the opportunity's duration once,
 	// replacing the hours they self-logged for it. Marking again changes

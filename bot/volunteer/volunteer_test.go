@@ -11,6 +11,9 @@ import (
 	"github.com/missionbot/missionbot/bot/volunteer"
 	"github.com/missionbot/missionbot/internal/missiontest"
 	"github.com/missionbot/missionbot/storage"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
 )
 
 var areas = []missiontest.Register{
@@ -393,5 +396,199 @@ func TestAnotherCommunitysIDIsMissing(t *testing.T) {
 			other.Unchanged("oscar", line, `No opportunity matches "#1"`)
 		}
 		h.Run("olive", "/volunteer roster #1").MustPrivate(t, "Nobody has signed up yet")
+	})
+}
+
+// After attendance credits a member the opportunity's length, hours they
+// self-log for it would count twice; they are refused.
+func TestHoursForAttendedOpportunityRefused(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("alice", "/volunteer join #1")
+		h.Advance(5 * 24 * time.Hour)
+		h.Run("alice", "/volunteer hours 1 for #1").MustPrivate(t, "Logged 1 hour for #1")
+		h.Run("olive", "/volunteer attended #1 @alice").MustPrivate(t, "replaces 1 hour")
+		h.Unchanged("alice", "/volunteer hours 2 for park-cleanup", "already credited", "2h", "/volunteer hours 2")
+		if got := contributions(t, h, "alice", "hours") + contributions(t, h, "alice", "attended"); got != 200 {
+			t.Fatalf("alice has %d hundredths of hours, want 200 (the 2h credited once)", got)
+		}
+		// Hours not for that opportunity are still welcome.
+		h.Run("alice", "/volunteer hours 1").MustPrivate(t, "Logged 1 hour.")
+	})
+}
+
+// insertOccurrence adds occurrence no of the series of opportunity #from at
+// start, as the scheduler would.
+func insertOccurrence(t *testing.T, h *missiontest.H, from, no int, start time.Time) {
+	t.Helper()
+	if err := h.Store.DB().Exec(`INSERT INTO opportunities (community_id, no, series_id, slug, title, starts_at, minutes, slots, place, status, confirmed, waitlisted, channel_id, created_by, created_at)
+		SELECT community_id, ?, series_id, slug, title, ?, minutes, slots, place, 'open', 0, 0, '', created_by, created_at FROM opportunities WHERE no = ?`,
+		no, start, from).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Store.DB().Exec("UPDATE counters SET value = ? WHERE kind = 'opportunity'", no).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// "#1" names that occurrence, even when a later one of its series has
+// started too.
+func TestHoursForEarlierOccurrenceByID(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/volunteer create "Saturday litter pick" every sat 10:00 for 1h slots 5`).MustPrivate(t, "Created #1")
+		insertOccurrence(t, h, 1, 2, time.Date(2026, 12, 12, 10, 0, 0, 0, time.UTC))
+		h.Advance(12*24*time.Hour + 2*time.Hour) // Sun 13 Dec: both have happened
+		h.Run("alice", "/volunteer hours 1 for #1").MustPrivate(t, "Logged 1 hour for #1 Saturday litter pick (Sat 5 Dec 2026 10:00)")
+		h.Run("alice", "/volunteer hours 1 for #2").MustPrivate(t, "Logged 1 hour for #2 Saturday litter pick (Sat 12 Dec 2026 10:00)")
+		h.Run("alice", "/volunteer hours 1 for saturday-litter-pick").MustPrivate(t, "for #2")
+		var n int64
+		h.Store.DB().Raw(`SELECT COUNT(*) FROM contributions c JOIN opportunities o ON o.id = c.opportunity_id WHERE o.no = 1`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("hours for #1: %d rows, want 1", n)
+		}
+		h.Run("olive", `/goal create "Volunteer hours" 10 hours as hours`)
+		h.Unchanged("alice", "/volunteer hours 1 for #1", `"#1" could mean opportunity #1 Saturday litter pick (Sat 5 Dec 2026 10:00), goal #1`)
+	})
+}
+
+func oppStatus(t *testing.T, h *missiontest.H, no int) string {
+	t.Helper()
+	var s string
+	if err := h.Store.DB().Raw("SELECT status FROM opportunities WHERE no = ?", no).Scan(&s).Error; err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// An opportunity that has started (or happened, with attendance credited)
+// is not cancelled after the fact; cancelling its series leaves it alone.
+func TestCancelStartedRefused(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("alice", "/volunteer join #1")
+		h.Advance(5*24*time.Hour + time.Hour)
+		h.Run("olive", "/volunteer attended #1 @alice")
+		h.Unchanged("olive", "/volunteer cancel #1", "#1 Park cleanup (Sat 5 Dec 2026 10:00) has already started")
+		if s := oppStatus(t, h, 1); s != "open" {
+			t.Fatalf("#1 status %q after a refused cancel", s)
+		}
+
+		h.Run("olive", `/volunteer create "Saturday litter pick" every sat 10:00 for 1h slots 5`).MustPrivate(t, "Created #2 Saturday litter pick (Sat 12 Dec 2026 10:00)")
+		h.Run("alice", "/volunteer join #2")
+		h.Advance(7 * 24 * time.Hour) // Sun 13 Dec: #2 has happened
+		// the scheduler's next occurrence
+		if err := h.Store.DB().Exec(`INSERT INTO opportunities (community_id, no, series_id, slug, title, starts_at, minutes, slots, place, status, confirmed, waitlisted, channel_id, created_by, created_at)
+			SELECT community_id, 3, series_id, slug, title, ?, minutes, slots, place, 'open', 0, 0, '', created_by, created_at FROM opportunities WHERE no = 2`,
+			time.Date(2026, 12, 19, 10, 0, 0, 0, time.UTC)).Error; err != nil {
+			t.Fatal(err)
+		}
+		h.Run("bob", "/volunteer join #3")
+		h.Unchanged("olive", "/volunteer cancel #2", "has already started")
+		out := h.Run("olive", "/volunteer cancel #2 series").MustPrivate(t, "Cancelled the series Saturday litter pick and 1 upcoming occurrence", "Told 1 signed-up member.")
+		if out.Direct["alice"] != "" || !strings.Contains(out.Direct["bob"], "Sat 19 Dec 2026") {
+			t.Fatalf("notes: %+v", out.Direct)
+		}
+		if s2, s3 := oppStatus(t, h, 2), oppStatus(t, h, 3); s2 != "open" || s3 != "cancelled" {
+			t.Fatalf("statuses #2 %q #3 %q, want open and cancelled", s2, s3)
+		}
+	})
+}
+
+// A member promoted by an edit that also moves the opportunity gets one
+// note with both, not two.
+func TestEditPromotesAndMovesWithOneNote(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		for _, u := range []string{"alice", "bob", "carol"} {
+			h.Run(u, "/volunteer join #1")
+		}
+		out := h.Run("olive", `/volunteer edit #1 when 2026-12-06 11:00 slots 3`)
+		out.MustPrivate(t, "1 moved up from the waitlist and was told.", "Told 3 signed-up members.")
+		var notes int
+		for _, m := range out.Reply.Messages {
+			if m.Visibility == bot.Direct && m.To.Name == "carol" {
+				notes++
+			}
+		}
+		if notes != 1 || !strings.Contains(out.Direct["carol"], "now confirmed for #1 Park cleanup (Sun 6 Dec 2026 11:00)") ||
+			!strings.Contains(out.Direct["carol"], "it now starts Sun 6 Dec 2026 11:00") {
+			t.Fatalf("carol got %d notes:\n%s", notes, out.Direct["carol"])
+		}
+	})
+}
+
+// failOnce makes the n-th insert into table (counting from 1), or with
+// query the n-th select from it, fail once with a PostgreSQL deadlock, which
+// the store retries.
+func failOnce(t *testing.T, h *missiontest.H, query bool, table string, n int) {
+	t.Helper()
+	seen := 0
+	name := "test:deadlock-" + table
+	fail := func(db *gorm.DB) {
+		if db.Statement.Table != table {
+			return
+		}
+		if seen++; seen == n {
+			db.AddError(&pgconn.PgError{Code: "40P01", Message: "deadlock detected (test)"})
+		}
+	}
+	var err error
+	if query {
+		err = h.Store.DB().Callback().Query().Before("gorm:query").Register(name, fail)
+	} else {
+		err = h.Store.DB().Callback().Create().Before("gorm:create").Register(name, fail)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = h.Store.DB().Callback().Query().Remove(name)
+		_ = h.Store.DB().Callback().Create().Remove(name)
+	})
+}
+
+// A retried transaction reports what it did once, not once per attempt.
+func TestRetriedAttendanceAndCancelReportOnce(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("olive", `/volunteer create "Quiz night" tomorrow 18:00 for 2h`)
+		h.Run("alice", "/volunteer join #2")
+		h.Advance(34 * time.Hour) // the quiz has started
+		h.Run("alice", "/volunteer hours 1 for #2")
+		h.Run("bob", "/volunteer hours 0.5 for #2")
+		// bob's credit fails after alice's succeeded; the whole mark is retried.
+		failOnce(t, h, false, "contributions", 2)
+		out := h.Run("olive", "/volunteer attended #2 @alice @bob")
+		if got := out.Private; !strings.Contains(got, "Credited @alice, @bob 2h each") || strings.Contains(got, "@alice, @alice") ||
+			!strings.Contains(got, "replaces 1.5 hours") {
+			t.Fatalf("after a retry:\n%s", out.All)
+		}
+		if got := contributions(t, h, "alice", "attended") + contributions(t, h, "bob", "attended"); got != 400 {
+			t.Fatalf("attended total %d, want 400", got)
+		}
+
+		h.Run("olive", `/volunteer create "Saturday litter pick" every sat 10:00 for 1h`).MustPrivate(t, "Created #3")
+		insertOccurrence(t, h, 3, 4, time.Date(2026, 12, 12, 10, 0, 0, 0, time.UTC))
+		h.Run("carol", "/volunteer join #3")
+		h.Run("carol", "/volunteer join #4")
+		// Loading who was signed up to the second occurrence fails once.
+		failOnce(t, h, true, "members", 2)
+		out = h.Run("olive", "/volunteer cancel #3 series")
+		out.MustPrivate(t, "Cancelled the series Saturday litter pick and 2 upcoming occurrences", "Told 1 signed-up member.")
+		if got := out.Direct["carol"]; strings.Count(got, "Sorry") != 1 || strings.Count(got, "#3 Saturday litter pick") != 1 {
+			t.Fatalf("carol was told:\n%s", got)
+		}
+	})
+}
+
+// A multi-word unit whose first word is hours ("hours of service") is an
+// hours goal, as "h" matches it when logging.
+func TestHoursTowardMultiWordHoursGoal(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/goal create "Service" 8 "hours of service"`).MustPrivate(t, "Service")
+		h.Run("alice", "/volunteer hours 2 for service").MustPrivate(t, "Logged 2 hours toward Service", "2 / 8 hours of service").
+			MustPublic(t, "Service is 25% of the way there!")
 	})
 }

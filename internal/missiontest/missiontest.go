@@ -9,6 +9,7 @@ package missiontest
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -193,26 +194,24 @@ func (o Out) MustError(t testing.TB, want ...string) Out {
 	return o
 }
 
-// Snapshot returns the row count of every domain table, to assert that a
-// failed command stored nothing.
+// Snapshot returns a digest of every row of the domain tables and the
+// community settings, to assert that a failed command stored nothing.
+// Members are left out: a mention names a member on first sight.
 func (h *H) Snapshot() string {
 	h.T.Helper()
-	tables := []string{"goals", "pledges", "contributions", "milestones", "series", "opportunities", "signups", "wins", "cheers", "kudos", "announcements", "activities", "counters"}
+	tables := []string{"communities", "goals", "pledges", "contributions", "milestones", "series", "opportunities", "signups",
+		"wins", "cheers", "kudos", "announcements", "activities", "member_weeks", "counters"}
 	var b strings.Builder
 	for _, tb := range tables {
-		var n int64
-		if err := h.Store.DB().Table(tb).Count(&n).Error; err != nil {
-			h.T.Fatalf("count %s: %v", tb, err)
+		var rows []map[string]any
+		if err := h.Store.DB().Table(tb).Find(&rows).Error; err != nil {
+			h.T.Fatalf("read %s: %v", tb, err)
 		}
-		fmt.Fprintf(&b, "%s=%d ", tb, n)
+		fmt.Fprintf(&b, "%s=%d:%x ", tb, len(rows), sha256.Sum256([]byte(fmt.Sprint(rows))))
 	}
-	var sum struct{ P, G int64 }
-	h.Store.DB().Raw("SELECT COALESCE(SUM(progress),0) AS p, COALESCE(SUM(target),0) AS g FROM goals").Scan(&sum)
-	var settings string
-	h.Store.DB().Raw("SELECT COALESCE(MAX(timezone || mission || values_text || kudos_per_day || retention_days),'') FROM communities").Scan(&settings)
 	var roles int64
 	h.Store.DB().Table("members").Where("organiser OR hidden OR forgotten").Count(&roles)
-	fmt.Fprintf(&b, "progress=%d targets=%d settings=%q roles=%d", sum.P, sum.G, settings, roles)
+	fmt.Fprintf(&b, "roles=%d", roles)
 	return b.String()
 }
 
