@@ -53,6 +53,9 @@ var migrations = []migration{
 		}
 		return backfillMemberWeeks(tx)
 	}},
+	{5, "outbox of scheduled posts", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&OutboxPost{})
+	}},
 }
 
 // backfillMemberWeeks fills member_weeks from every community's activities,

@@ -297,3 +297,40 @@ type MemberWeek struct {
 	MemberID    int64     `gorm:"primaryKey;autoIncrement:false;index:ix_member_weeks_member,priority:2"`
 	Member      Member    `gorm:"constraint:OnDelete:CASCADE"`
 }
+
+// Outbox statuses. A row is pending until one dispatcher, under its claim,
+// records the outcome; the other statuses are final.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+	OutboxUnknown = "unknown"
+	OutboxSkipped = "skipped"
+)
+
+// OutboxPost is one scheduled post, unique per (community, kind, slot key).
+// A dispatcher sends it only while it holds the claim (ClaimToken, valid
+// until ClaimedUntil); every change of outcome is conditional on that token.
+// Sending is set just before the platform is called and cleared when the
+// row goes back to waiting, so a claim taken over with Sending set means the
+// previous holder may have posted it.
+type OutboxPost struct {
+	ID           int64     `gorm:"primaryKey"`
+	CommunityID  int64     `gorm:"not null;uniqueIndex:ux_outbox_slot,priority:1;index:ix_outbox_community_status,priority:1"`
+	Community    Community `gorm:"constraint:OnDelete:CASCADE"`
+	Kind         string    `gorm:"size:32;not null;uniqueIndex:ux_outbox_slot,priority:2"`
+	SlotKey      string    `gorm:"size:200;not null;uniqueIndex:ux_outbox_slot,priority:3"`
+	DueAt        time.Time `gorm:"not null;index:ix_outbox_due,priority:2"`
+	NotAfter     *time.Time
+	Status       string `gorm:"size:16;not null;default:'pending';index:ix_outbox_due,priority:1;index:ix_outbox_community_status,priority:2"`
+	ClaimToken   string `gorm:"size:64;not null;default:''"`
+	ClaimedUntil *time.Time
+	Sending      bool   `gorm:"not null;default:false"`
+	Attempts     int    `gorm:"not null;default:0"`
+	LastError    string `gorm:"size:2000;not null;default:''"`
+	Payload      string `gorm:"type:text;not null"`
+	SentRef      string `gorm:"size:200;not null;default:''"`
+	SentAt       *time.Time
+	CreatedAt    time.Time `gorm:"not null"`
+	UpdatedAt    time.Time `gorm:"not null;index:ix_outbox_community_status,priority:3"`
+}

@@ -195,20 +195,43 @@ func (c *Console) directive(ctx context.Context, line string) {
 			c.note("%v", err)
 			return
 		}
-		now := c.clock.Advance(d)
-		c.note("The clock is now %s.", now.Format("Mon 2006-01-02 15:04 MST"))
-		if c.sched != nil {
-			ms, err := c.sched.RunDue(ctx, now)
-			if err != nil {
-				c.note("error: %v", err)
-			}
-			c.print(ms)
-		}
+		c.advance(ctx, d)
 	case "!click":
 		c.click(ctx, fields[1:])
 	default:
 		c.note("Unknown directive %s.\n%s", fields[0], directivesHelp)
 	}
+}
+
+// tickEvery is the console's scheduler tick while !advance moves the clock.
+const tickEvery = 15 * time.Minute
+
+// advance moves the clock forward by d in scheduler ticks, running what fell
+// due at each one, so posts come out in time order as they would live.
+func (c *Console) advance(ctx context.Context, d time.Duration) {
+	end := c.clock.Now().Add(d)
+	for c.sched != nil {
+		next := c.clock.Now().Truncate(tickEvery).Add(tickEvery)
+		if next.After(end) {
+			break
+		}
+		c.clock.Set(next)
+		c.runDue(ctx, next)
+	}
+	c.clock.Set(end)
+	c.runDue(ctx, end)
+	c.note("The clock is now %s.", end.Format("Mon 2006-01-02 15:04 MST"))
+}
+
+func (c *Console) runDue(ctx context.Context, now time.Time) {
+	if c.sched == nil {
+		return
+	}
+	ms, err := c.sched.RunDue(ctx, now)
+	if err != nil {
+		c.note("error: %v", err)
+	}
+	c.print(ms)
 }
 
 func (c *Console) click(ctx context.Context, args []string) {

@@ -39,6 +39,9 @@ func (h *handlers) leaderboard(ctx context.Context, c *bot.Call) (bot.Reply, err
 		g     goal.Goal
 		title = "🏆 Leaderboard: " + span
 	)
+	if ref := c.Text("goal"); ref == "week" || ref == "month" || ref == "all" {
+		return bot.Reply{}, bot.Userf(c.Example(), "Give one period: week, month or all (not %s and %s).", ref, period)
+	}
 	if ref := c.Text("goal"); ref != "" {
 		var err error
 		if g, err = goal.Resolve(ctx, h.s, c.Actor.Community, ref, c.Example()); err != nil {

@@ -414,3 +414,10 @@ func TestForgottenMemberCannotUnhide(t *testing.T) {
 		h.Run("alice", "/myimpact").MustPrivate(t, "You are off public boards")
 	})
 }
+
+func TestLeaderboardTwoPeriods(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Run("alice", "/win warm up")
+		h.Unchanged("alice", "/leaderboard week month", "Give one period")
+	})
+}

@@ -209,3 +209,32 @@ func TestConsoleBadInputStoresNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleScheduledPosts scripts two weeks: !advance runs what fell due
+// in time order, each post once, at its local time.
+func TestConsoleScheduledPosts(t *testing.T) {
+	out, _ := console(t, `/settings timezone America/New_York
+/settings digest-channel #impact
+/goal create "Plant 1000 trees" 1000 trees
+/announce every mon 09:00 Weekly check-in
+/announce tomorrow 18:00 Cleanup starts at the gate
+/log 300 trees
+!advance 14d
+`)
+	mustContain(t, out,
+		"[#general]\nCleanup starts at the gate",
+		"[#impact]\n*Impact digest: Mon 30 Nov – Mon 7 Dec*",
+		"[#impact]\n*Impact digest: Mon 7 Dec – Mon 14 Dec*",
+		"The clock is now Tue 2026-12-15 09:00 UTC.",
+	)
+	if n := strings.Count(out, "[#general]\nWeekly check-in"); n != 2 {
+		t.Errorf("weekly announcement posted %d times in two weeks, want 2:\n%s", n, out)
+	}
+	if n := strings.Count(out, "Impact digest"); n != 2 {
+		t.Errorf("%d digests in two weeks, want 2:\n%s", n, out)
+	}
+	first, second := strings.Index(out, "Cleanup starts"), strings.Index(out, "Impact digest: Mon 30 Nov")
+	if first < 0 || second < 0 || first > second {
+		t.Errorf("posts out of time order:\n%s", out)
+	}
+}

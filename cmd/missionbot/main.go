@@ -21,6 +21,7 @@ import (
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/config"
 	"github.com/missionbot/missionbot/internal/app"
+	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
 )
 
@@ -106,7 +107,8 @@ With stdin not a terminal it reads a script line by line and exits at its end.`,
 			defer store.Close()
 			clock := bot.NewManualClock(start)
 			engine := app.Engine(store, clock, log)
-			c := console.New(engine, store, nil, clock, cmd.OutOrStdout())
+			sched := scheduler.New(store, scheduler.NewConsolePoster(), app.Producers(store), clock, log)
+			c := console.New(engine, store, sched, clock, cmd.OutOrStdout())
 			interactive := false
 			if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				interactive = true

@@ -20,6 +20,7 @@ import (
 	"github.com/missionbot/missionbot/internal/app"
 	"github.com/missionbot/missionbot/logging"
 	"github.com/missionbot/missionbot/metrics"
+	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/server"
 	"github.com/missionbot/missionbot/storage"
 )
@@ -186,6 +187,9 @@ type service struct {
 	engine  *bot.Engine // the core; platform adapters are built on it
 	metrics *metrics.Metrics
 	server  *server.Server
+	// sched ticks every minute. No adapter exists yet, so it has no
+	// Poster: it only enqueues, and rows wait for a replica that can post.
+	sched *scheduler.Scheduler
 }
 
 // newService opens the store (applying migrations), builds coordination,
@@ -240,7 +244,8 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 	}
 	log.Info("missionbot serving", "version", version, "addr", srv.Addr(), "store", cfg.Database.Driver,
 		"coordination", mode, "degraded", degraded(), "platforms", "none", "drain_timeout", drain.String())
-	return &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv}, nil
+	sched := scheduler.New(store, nil, app.Producers(store), bot.SystemClock{}, log)
+	return &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv, sched: sched}, nil
 }
 
 // redisPing is the readiness ping of the Redis check. Redis being down is
@@ -262,6 +267,7 @@ func (s *service) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.server.Run(gctx) })
 	g.Go(func() error { return pruneDeliveries(gctx, s.store, s.log) })
+	g.Go(func() error { return s.sched.Run(gctx) })
 	return g.Wait()
 }
 

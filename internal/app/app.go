@@ -14,6 +14,7 @@ import (
 	"github.com/missionbot/missionbot/bot/pledge"
 	"github.com/missionbot/missionbot/bot/recognition"
 	"github.com/missionbot/missionbot/bot/volunteer"
+	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
 )
 
@@ -29,4 +30,10 @@ func Engine(s *storage.Store, clock bot.Clock, log *slog.Logger) *bot.Engine {
 	digest.Register(e, s)
 	announce.Register(e, s)
 	return e
+}
+
+// Producers returns every scheduled-post producer over the store: the
+// weekly digest and organisers' announcements.
+func Producers(s *storage.Store) []scheduler.Producer {
+	return []scheduler.Producer{scheduler.NewDigests(s), scheduler.NewAnnouncements(s, 0)}
 }

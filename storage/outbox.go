@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/scheduler"
+)
+
+var (
+	_ bot.Outbox      = (*Store)(nil)
+	_ scheduler.Store = (*Store)(nil)
+)
+
+// Enqueue records p in the outbox unless its (community, kind, slot key)
+// already exists, and reports whether it was new. Idempotent and safe for
+// concurrent use across replicas: the unique key decides.
+func (s *Store) Enqueue(ctx context.Context, p bot.Post) (bool, error) {
+	switch {
+	case p.Community == 0 || p.Kind == "" || p.SlotKey == "":
+		return false, fmt.Errorf("enqueue post: community, kind and slot key are required (got %d, %q, %q)", p.Community, p.Kind, p.SlotKey)
+	case p.DueAt.IsZero():
+		return false, fmt.Errorf("enqueue %s post %s: no due time", p.Kind, p.SlotKey)
+	}
+	payload, err := json.Marshal(p.Message)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s post %s: %w", p.Kind, p.SlotKey, err)
+	}
+	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
+		NotAfter: utcPtr(p.NotAfter), Status: OutboxPending, Payload: string(payload)}
+	var n int64
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "community_id"}, {Name: "kind"}, {Name: "slot_key"}},
+			DoNothing: true,
+		}).Create(&row)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s post %s: %w", p.Kind, p.SlotKey, err)
+	}
+	return n == 1, nil
+}
+
+// claimedRow is what a claim returns of each row.
+type claimedRow struct {
+	ID           int64
+	CommunityID  int64
+	Kind         string
+	SlotKey      string
+	DueAt        time.Time
+	NotAfter     *time.Time
+	ClaimToken   string
+	ClaimedUntil *time.Time
+	Sending      bool
+	Attempts     int
+	Payload      string
+}
+
+// Claim claims up to limit pending rows due at now, and pending rows whose
+// claim expired by now, the earliest due first, for claimFor under token.
+// One conditional UPDATE takes them: on PostgreSQL its subquery locks the
+// rows FOR UPDATE SKIP LOCKED, so concurrent claims take disjoint rows; on
+// SQLite the immediate transaction serialises writers. A row taken over from
+// a holder that began sending comes back with InFlight set.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, claimFor time.Duration, token string) ([]scheduler.Claimed, error) {
+	if limit <= 0 || claimFor <= 0 || token == "" {
+		return nil, fmt.Errorf("claim outbox: limit, claim duration and token are required")
+	}
+	lock := ""
+	if s.postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q := `UPDATE outbox_posts SET claim_token = ?, claimed_until = ?, updated_at = ?
+WHERE id IN (SELECT id FROM outbox_posts
+	WHERE status = ? AND due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+	ORDER BY due_at, id LIMIT ?` + lock + `)
+RETURNING id, community_id, kind, slot_key, due_at, not_after, claim_token, claimed_until, sending, attempts, payload`
+	now = utc(now)
+	var rows []claimedRow
+	refs := map[int64]bot.CommunityRef{}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		rows = rows[:0]
+		if err := tx.Raw(q, token, now.Add(claimFor), now, OutboxPending, now, now, limit).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		ids := make([]int64, 0, len(rows))
+		for _, r := range rows {
+			ids = append(ids, r.CommunityID)
+		}
+		var cs []Community
+		if err := tx.Select("id", "platform", "external_id").Where("id IN ?", ids).Find(&cs).Error; err != nil {
+			return err
+		}
+		for _, c := range cs {
+			refs[c.ID] = bot.CommunityRef{Platform: bot.Platform(c.Platform), ID: c.ExternalID}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].DueAt.Equal(rows[j].DueAt) {
+			return rows[i].DueAt.Before(rows[j].DueAt)
+		}
+		return rows[i].ID < rows[j].ID
+	})
+	out := make([]scheduler.Claimed, 0, len(rows))
+	for _, r := range rows {
+		c := scheduler.Claimed{ID: r.ID, Community: bot.CommunityID(r.CommunityID), Ref: refs[r.CommunityID],
+			Kind: bot.PostKind(r.Kind), SlotKey: r.SlotKey, DueAt: r.DueAt.UTC(), Token: r.ClaimToken,
+			Attempts: r.Attempts, InFlight: r.Sending}
+		if r.NotAfter != nil {
+			c.NotAfter = r.NotAfter.UTC()
+		}
+		if r.ClaimedUntil != nil {
+			c.ClaimedUntil = r.ClaimedUntil.UTC()
+		}
+		if err := json.Unmarshal([]byte(r.Payload), &c.Message); err != nil {
+			c.Invalid = fmt.Sprintf("its stored message cannot be read: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Begin marks row id as being sent under token. It refuses (ErrClaimLost)
+// when the claim is not token's or expired by now.
+func (s *Store) Begin(ctx context.Context, id int64, token string, now time.Time) error {
+	now = utc(now)
+	return s.onClaim(ctx, "begin", id, token, func(tx *gorm.DB) *gorm.DB {
+		return tx.Where("claimed_until > ?", now)
+	}, map[string]any{"sending": true, "updated_at": now})
+}
+
+// MarkSent records row id as sent at at with ref, if token holds its claim.
+func (s *Store) MarkSent(ctx context.Context, id int64, token string, ref bot.MessageRef, at time.Time) error {
+	return s.finish(ctx, "mark sent", id, token, OutboxSent, "", at, map[string]any{
+		"sent_ref": ref.Channel + "/" + ref.ID, "sent_at": utc(at)})
+}
+
+// MarkFailed records row id as failed for good with reason, if token holds
+// its claim.
+func (s *Store) MarkFailed(ctx context.Context, id int64, token, reason string, at time.Time) error {
+	return s.finish(ctx, "mark failed", id, token, OutboxFailed, reason, at, nil)
+}
+
+// MarkUnknown records that whether row id was posted is unknown, with
+// reason, if token holds its claim.
+func (s *Store) MarkUnknown(ctx context.Context, id int64, token, reason string, at time.Time) error {
+	return s.finish(ctx, "mark unknown", id, token, OutboxUnknown, reason, at, nil)
+}
+
+// MarkSkipped records row id as skipped with reason, if token holds its claim.
+func (s *Store) MarkSkipped(ctx context.Context, id int64, token, reason string, at time.Time) error {
+	return s.finish(ctx, "mark skipped", id, token, OutboxSkipped, reason, at, nil)
+}
+
+// Retry releases row id, due again at at, counting one failed attempt with
+// reason, if token holds its claim.
+func (s *Store) Retry(ctx context.Context, id int64, token string, now, at time.Time, reason string) error {
+	return s.release(ctx, "retry", id, token, now, at, reason, true)
+}
+
+// Defer releases row id, due again at at, without counting an attempt, if
+// token holds its claim.
+func (s *Store) Defer(ctx context.Context, id int64, token string, now, at time.Time, reason string) error {
+	return s.release(ctx, "defer", id, token, now, at, reason, false)
+}
+
+func (s *Store) release(ctx context.Context, what string, id int64, token string, now, at time.Time, reason string, attempt bool) error {
+	set := map[string]any{"due_at": utc(at), "claim_token": "", "claimed_until": nil, "sending": false,
+		"last_error": truncate(reason, 2000), "updated_at": utc(now)}
+	if attempt {
+		set["attempts"] = gorm.Expr("attempts + 1")
+	}
+	return s.onClaim(ctx, what, id, token, nil, set)
+}
+
+func (s *Store) finish(ctx context.Context, what string, id int64, token, status, reason string, at time.Time, extra map[string]any) error {
+	set := map[string]any{"status": status, "claimed_until": nil, "sending": false, "updated_at": utc(at)}
+	if reason != "" {
+		set["last_error"] = truncate(reason, 2000)
+	}
+	for k, v := range extra {
+		set[k] = v
+	}
+	return s.onClaim(ctx, what, id, token, nil, set)
+}
+
+// onClaim applies set to row id if it is pending under token (and cond
+// holds), or returns an error wrapping scheduler.ErrClaimLost.
+func (s *Store) onClaim(ctx context.Context, what string, id int64, token string, cond func(*gorm.DB) *gorm.DB, set map[string]any) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(&OutboxPost{}).Where("id = ? AND claim_token = ? AND status = ?", id, token, OutboxPending)
+		if cond != nil {
+			q = cond(q)
+		}
+		res := q.Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return scheduler.ErrClaimLost
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s outbox post %d: %w", what, id, err)
+	}
+	return nil
+}
+
+// LastFailure returns community c's most recent scheduled post that failed
+// or whose outcome is unknown, and whether there is one.
+func (s *Store) LastFailure(ctx context.Context, c bot.CommunityID) (scheduler.Failure, bool, error) {
+	var row OutboxPost
+	err := s.db.WithContext(ctx).Select("kind", "slot_key", "status", "last_error", "updated_at").
+		Where("community_id = ? AND status IN ?", c, []string{OutboxFailed, OutboxUnknown}).
+		Order("updated_at DESC, id DESC").Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return scheduler.Failure{}, false, nil
+	}
+	if err != nil {
+		return scheduler.Failure{}, false, fmt.Errorf("last outbox failure: %w", unavailable(err))
+	}
+	return scheduler.Failure{Kind: bot.PostKind(row.Kind), SlotKey: row.SlotKey, Status: row.Status,
+		Reason: row.LastError, At: row.UpdatedAt.UTC()}, true, nil
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
