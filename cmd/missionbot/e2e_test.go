@@ -238,3 +238,30 @@ func TestConsoleScheduledPosts(t *testing.T) {
 		t.Errorf("posts out of time order:\n%s", out)
 	}
 }
+
+// TestConsoleRemindersAndOccurrences: a volunteer is reminded the day
+// before (with a Leave button) and an hour before; a weekly series gets its
+// next occurrence a week ahead; the week's top contributors are recognised.
+func TestConsoleRemindersAndOccurrences(t *testing.T) {
+	out, _ := console(t, `/settings timezone Europe/London
+/settings celebrations-channel #wins
+/goal create "Plant 1000 trees" 1000 trees
+/volunteer create "Park cleanup" 2026-12-05 10:00 for 2h slots 2
+/volunteer create "Litter pick" every sat 10:00 for 1h slots 5
+!as alice
+/volunteer join park-cleanup
+/log 5 trees
+!advance 8d
+/volunteer
+`)
+	mustContain(t, out,
+		"[private → alice]\n*Reminder: Park cleanup*",
+		"[ Leave ]",
+		"[private → alice]\n*Starting soon: Park cleanup*",
+		"[#wins]\n*🌟 Last week's recognition",
+		"Litter pick · Sat 12 Dec 2026 10:00",
+	)
+	if n := strings.Count(out, "*Reminder: Park cleanup*"); n != 1 {
+		t.Errorf("day-before reminder sent %d times", n)
+	}
+}

@@ -32,8 +32,18 @@ func Engine(s *storage.Store, clock bot.Clock, log *slog.Logger) *bot.Engine {
 	return e
 }
 
-// Producers returns every scheduled-post producer over the store: the
-// weekly digest and organisers' announcements.
+// Producers returns every scheduled job over the store: weekly digests,
+// organisers' announcements, volunteer and pledge reminders, recurring
+// occurrences a week ahead, the weekly recognition post and retention
+// erasure.
 func Producers(s *storage.Store) []scheduler.Producer {
-	return []scheduler.Producer{scheduler.NewDigests(s), scheduler.NewAnnouncements(s, 0)}
+	return []scheduler.Producer{
+		scheduler.NewOccurrences(s),
+		scheduler.NewDigests(s),
+		scheduler.NewAnnouncements(s, 0),
+		scheduler.NewVolunteerReminders(s),
+		scheduler.NewPledgeReminders(s),
+		scheduler.NewRecognitions(s),
+		scheduler.NewRetention(s),
+	}
 }
