@@ -13,6 +13,10 @@ const (
 	PostRecognition PostKind = "recognition"
 )
 
+// DigestSlotLayout formats a digest's slot key: its local slot time in the
+// community's timezone.
+const DigestSlotLayout = "2006-01-02T15:04"
+
 // Post is one scheduled post waiting in the outbox. It is stored once per
 // (Community, Kind, SlotKey): enqueueing the same slot again changes nothing.
 type Post struct {

@@ -28,7 +28,7 @@ const maxDigestSlots = 8
 
 // SlotKeyLayout formats a digest's slot key: its local slot time in the
 // community's timezone.
-const SlotKeyLayout = "2006-01-02T15:04"
+const SlotKeyLayout = bot.DigestSlotLayout
 
 // DigestStore is what the digest producer reads.
 type DigestStore interface {

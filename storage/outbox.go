@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/missionbot/missionbot/bot"
+	"github.com/missionbot/missionbot/bot/digest"
 	"github.com/missionbot/missionbot/scheduler"
 )
 
@@ -250,4 +251,36 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// RecordSent records p as already sent at at (a post made outside the
+// scheduler that takes a slot, like /digest now), unless its slot exists,
+// and reports whether it was new.
+func (s *Store) RecordSent(ctx context.Context, p bot.Post, at time.Time) (bool, error) {
+	payload, err := json.Marshal(p.Message)
+	if err != nil {
+		return false, fmt.Errorf("record sent %s %s: %w", p.Kind, p.SlotKey, err)
+	}
+	sent := utc(at)
+	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
+		NotAfter: utcPtr(p.NotAfter), Status: OutboxSent, Payload: string(payload), SentAt: &sent}
+	var n int64
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "community_id"}, {Name: "kind"}, {Name: "slot_key"}},
+			DoNothing: true,
+		}).Create(&row)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("record sent %s %s: %w", p.Kind, p.SlotKey, err)
+	}
+	return n == 1, nil
+}
+
+// LastPostFailure is LastFailure in the digest's terms.
+func (s *Store) LastPostFailure(ctx context.Context, c bot.CommunityID) (digest.Failure, bool, error) {
+	f, ok, err := s.LastFailure(ctx, c)
+	return digest.Failure{Kind: f.Kind, Slot: f.SlotKey, Status: f.Status, Reason: f.Reason, At: f.At}, ok, err
 }

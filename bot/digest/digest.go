@@ -54,6 +54,21 @@ type Store interface {
 	// DigestOpenings returns at most n open opportunities starting after
 	// now with a slot left (or unlimited slots), soonest first.
 	DigestOpenings(ctx context.Context, c bot.CommunityID, now time.Time, n int) ([]Opening, error)
+	// RecordSent records p in the outbox as already sent at at, unless its
+	// slot exists, and reports whether it was new.
+	RecordSent(ctx context.Context, p bot.Post, at time.Time) (bool, error)
+	// LastPostFailure returns the community's latest scheduled post that
+	// failed or whose outcome is unknown, if any.
+	LastPostFailure(ctx context.Context, c bot.CommunityID) (Failure, bool, error)
+}
+
+// Failure is a scheduled post that could not be delivered.
+type Failure struct {
+	Kind   bot.PostKind
+	Slot   string
+	Status string // failed or unknown
+	Reason string
+	At     time.Time
 }
 
 // Limits on the lists in a digest.
@@ -79,6 +94,14 @@ func (h handlers) preview(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	}
 	m.Visibility, m.Kind = bot.Private, bot.PostReply
 	m.Footer = "Preview: only you see this. /digest now posts it to the digest channel."
+	f, ok, err := h.s.LastPostFailure(ctx, c.Actor.Community)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("last post failure: %w", err)
+	}
+	if ok {
+		m.Footer += fmt.Sprintf("\nLast delivery problem: the %s for %s is %s (%s), %s.", f.Kind, f.Slot, f.Status, f.Reason,
+			f.At.In(c.Loc).Format("Mon 2 Jan 15:04"))
+	}
 	return bot.Reply{Messages: []bot.Message{m}}, nil
 }
 
@@ -95,7 +118,23 @@ func (h handlers) now(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	if name == "" {
 		name = ch.ID
 	}
-	return bot.Reply{Messages: []bot.Message{m, {Text: "Posted the digest to #" + name + "."}}}, nil
+	done := "Posted the digest to #" + name + "."
+	// It takes the next scheduled slot, which is then not posted again.
+	if rule, err := bot.ParseRecurrence(c.Actor.Settings.DigestSchedule); err == nil {
+		next := rule.Next(c.Now, c.Loc)
+		slot := next.In(c.Loc)
+		fresh, err := h.s.RecordSent(ctx, bot.Post{Community: c.Actor.Community, Kind: bot.PostDigest,
+			SlotKey: slot.Format(bot.DigestSlotLayout), DueAt: next, Message: m}, c.Now)
+		if err != nil {
+			return bot.Reply{}, fmt.Errorf("record digest slot: %w", err)
+		}
+		if !fresh {
+			return bot.Reply{}, bot.Userf("", "The digest for %s was already posted with /digest now; the next one goes out as scheduled after that.",
+				slot.Format("Mon 2 Jan 15:04"))
+		}
+		done += fmt.Sprintf(" It counts as the digest of %s, which will not be posted again.", slot.Format("Mon 2 Jan 15:04"))
+	}
+	return bot.Reply{Messages: []bot.Message{m, {Text: done}}}, nil
 }
 
 // Build returns community c's digest at now, as a public post of kind

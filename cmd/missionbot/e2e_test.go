@@ -265,3 +265,22 @@ func TestConsoleRemindersAndOccurrences(t *testing.T) {
 		t.Errorf("day-before reminder sent %d times", n)
 	}
 }
+
+// TestConsoleDigestNowTakesTheNextSlot: /digest now posts at once and
+// counts as the next scheduled digest, which is not posted again.
+func TestConsoleDigestNowTakesTheNextSlot(t *testing.T) {
+	out, _ := console(t, `/settings digest-channel #impact
+/log 0 trees
+/digest now
+/digest now
+!advance 14d
+`)
+	mustContain(t, out,
+		"It counts as the digest of Mon 7 Dec 09:00, which will not be posted again.",
+		"was already posted with /digest now",
+		"*Impact digest: Mon 7 Dec – Mon 14 Dec*",
+	)
+	if n := strings.Count(out, "[#impact]\n*Impact digest"); n != 2 {
+		t.Errorf("%d digests posted, want 2 (now, and 14 Dec):\n%s", n, out)
+	}
+}
