@@ -31,12 +31,18 @@ func (s *Store) Enqueue(ctx context.Context, p bot.Post) (bool, error) {
 	case p.DueAt.IsZero():
 		return false, fmt.Errorf("enqueue %s post %s: no due time", p.Kind, p.SlotKey)
 	}
+	return s.insertPost(ctx, p, OutboxPending, time.Time{})
+}
+
+// insertPost stores p with status (and sentAt, for a post already sent)
+// unless its slot exists, and reports whether it was new.
+func (s *Store) insertPost(ctx context.Context, p bot.Post, status string, sentAt time.Time) (bool, error) {
 	payload, err := json.Marshal(p.Message)
 	if err != nil {
-		return false, fmt.Errorf("enqueue %s post %s: %w", p.Kind, p.SlotKey, err)
+		return false, fmt.Errorf("store %s post %s: %w", p.Kind, p.SlotKey, err)
 	}
 	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
-		NotAfter: utcPtr(p.NotAfter), Status: OutboxPending, Payload: string(payload)}
+		NotAfter: utcPtr(p.NotAfter), Status: status, Payload: string(payload), SentAt: utcPtr(sentAt)}
 	var n int64
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{
@@ -47,7 +53,7 @@ func (s *Store) Enqueue(ctx context.Context, p bot.Post) (bool, error) {
 		return res.Error
 	})
 	if err != nil {
-		return false, fmt.Errorf("enqueue %s post %s: %w", p.Kind, p.SlotKey, err)
+		return false, fmt.Errorf("store %s post %s: %w", p.Kind, p.SlotKey, err)
 	}
 	return n == 1, nil
 }
@@ -257,26 +263,7 @@ func truncate(s string, n int) string {
 // scheduler that takes a slot, like /digest now), unless its slot exists,
 // and reports whether it was new.
 func (s *Store) RecordSent(ctx context.Context, p bot.Post, at time.Time) (bool, error) {
-	payload, err := json.Marshal(p.Message)
-	if err != nil {
-		return false, fmt.Errorf("record sent %s %s: %w", p.Kind, p.SlotKey, err)
-	}
-	sent := utc(at)
-	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
-		NotAfter: utcPtr(p.NotAfter), Status: OutboxSent, Payload: string(payload), SentAt: &sent}
-	var n int64
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "community_id"}, {Name: "kind"}, {Name: "slot_key"}},
-			DoNothing: true,
-		}).Create(&row)
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return false, fmt.Errorf("record sent %s %s: %w", p.Kind, p.SlotKey, err)
-	}
-	return n == 1, nil
+	return s.insertPost(ctx, p, OutboxSent, at)
 }
 
 // LastPostFailure is LastFailure in the digest's terms.

@@ -155,6 +155,21 @@ func toOpportunity(r Opportunity, rule string) volunteer.Opportunity {
 	return o
 }
 
+// lockUpcoming is lockOpp for an opportunity that must still be open and
+// not yet started at at.
+func (s *Store) lockUpcoming(tx *gorm.DB, community, id int64, at time.Time) (Opportunity, error) {
+	o, err := s.lockOpp(tx, community, id)
+	switch {
+	case err != nil:
+		return o, err
+	case o.Status == oppCancelled:
+		return o, volunteer.ErrCancelled
+	case !o.StartsAt.After(at):
+		return o, volunteer.ErrStarted
+	}
+	return o, nil
+}
+
 // lockOpp reads opportunity id of community inside tx, locked until the
 // transaction ends (PostgreSQL; SQLite writers are already exclusive).
 func (s *Store) lockOpp(tx *gorm.DB, community, id int64) (Opportunity, error) {
@@ -197,15 +212,9 @@ func saveOppCounts(tx *gorm.DB, o Opportunity) error {
 func (s *Store) Join(ctx context.Context, c bot.CommunityID, id int64, member bot.MemberID, at time.Time) (volunteer.JoinResult, error) {
 	var res volunteer.JoinResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		o, err := s.lockOpp(tx, int64(c), id)
+		o, err := s.lockUpcoming(tx, int64(c), id, at)
 		if err != nil {
 			return err
-		}
-		switch {
-		case o.Status == oppCancelled:
-			return volunteer.ErrCancelled
-		case !o.StartsAt.After(at):
-			return volunteer.ErrStarted
 		}
 		var su Signup
 		err = tx.Where("community_id = ? AND opportunity_id = ? AND member_id = ?", c, id, member).Take(&su).Error
@@ -288,15 +297,9 @@ func promote(tx *gorm.DB, o *Opportunity, at time.Time) ([]int64, error) {
 func (s *Store) Leave(ctx context.Context, c bot.CommunityID, id int64, member bot.MemberID, at time.Time) (volunteer.LeaveResult, error) {
 	var res volunteer.LeaveResult
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		o, err := s.lockOpp(tx, int64(c), id)
+		o, err := s.lockUpcoming(tx, int64(c), id, at)
 		if err != nil {
 			return err
-		}
-		switch {
-		case o.Status == oppCancelled:
-			return volunteer.ErrCancelled
-		case !o.StartsAt.After(at):
-			return volunteer.ErrStarted
 		}
 		var su Signup
 		err = tx.Where("community_id = ? AND opportunity_id = ? AND member_id = ? AND status <> ?", c, id, member, SignupLeft).Take(&su).Error
