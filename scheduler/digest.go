@@ -2,9 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -76,22 +74,11 @@ func (p *Digests) Produce(ctx context.Context, now time.Time, out bot.Outbox) er
 	if err != nil {
 		return fmt.Errorf("digests: %w", err)
 	}
-	ids := make([]bot.CommunityID, 0, len(comms))
-	for id := range comms {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var errs []error
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		if err := p.community(ctx, now, out, id, comms[id]); err != nil {
-			errs = append(errs, fmt.Errorf("digest for community %d: %w", id, err))
-		}
-	}
+	err = eachCommunity(ctx, comms, "digest", func(id bot.CommunityID, st bot.Settings) error {
+		return p.community(ctx, now, out, id, st)
+	})
 	p.forget(comms)
-	return errors.Join(errs...)
+	return err
 }
 
 // community enqueues community c's slots at or before now.

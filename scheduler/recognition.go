@@ -2,9 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,20 +99,9 @@ func (p *Recognitions) Produce(ctx context.Context, now time.Time, out bot.Outbo
 	if err != nil {
 		return fmt.Errorf("recognitions: %w", err)
 	}
-	ids := make([]bot.CommunityID, 0, len(comms))
-	for id := range comms {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var errs []error
-	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		if err := p.community(ctx, now, out, id, comms[id]); err != nil {
-			errs = append(errs, fmt.Errorf("recognition for community %d: %w", id, err))
-		}
-	}
+	err = eachCommunity(ctx, comms, "recognition", func(id bot.CommunityID, st bot.Settings) error {
+		return p.community(ctx, now, out, id, st)
+	})
 	p.mu.Lock()
 	for c := range p.done {
 		if _, ok := comms[c]; !ok {
@@ -122,7 +109,7 @@ func (p *Recognitions) Produce(ctx context.Context, now time.Time, out bot.Outbo
 		}
 	}
 	p.mu.Unlock()
-	return errors.Join(errs...)
+	return err
 }
 
 // community enqueues community c's latest slot at or before now.

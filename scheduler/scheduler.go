@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -194,4 +195,25 @@ func newToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
 	return hex.EncodeToString(b)
+}
+
+// eachCommunity runs fn for every community in comms, in id order, going on
+// past one community's failure; it returns every failure joined, each
+// naming what and the community.
+func eachCommunity(ctx context.Context, comms map[bot.CommunityID]bot.Settings, what string, fn func(bot.CommunityID, bot.Settings) error) error {
+	ids := make([]bot.CommunityID, 0, len(comms))
+	for id := range comms {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var errs []error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if err := fn(id, comms[id]); err != nil {
+			errs = append(errs, fmt.Errorf("%s for community %d: %w", what, id, err))
+		}
+	}
+	return errors.Join(errs...)
 }
