@@ -153,6 +153,9 @@ func (s *Scheduler) mark(ctx context.Context, c Claimed, outcome string, fn func
 			"outcome", outcome, "err", err)
 		return false
 	}
+	if s.Observe != nil {
+		s.Observe(c.Ref.Platform, outcome, s.clock.Now().Sub(c.DueAt))
+	}
 	return true
 }
 

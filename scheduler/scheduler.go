@@ -128,6 +128,11 @@ type Scheduler struct {
 	// MaxAttempts is how many transient failures a row may have before it
 	// is marked failed.
 	MaxAttempts int
+	// Observe, when set, is told each recorded outcome ("sent", "skipped",
+	// "deferred", "retry", "failed", "unknown") with the platform and how
+	// late the row was (now minus its due time), for metrics. It must not
+	// block. Set before first use.
+	Observe func(p bot.Platform, outcome string, lag time.Duration)
 }
 
 // New returns a Scheduler enqueueing into and dispatching from store. With

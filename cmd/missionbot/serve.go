@@ -245,6 +245,7 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 	log.Info("missionbot serving", "version", version, "addr", srv.Addr(), "store", cfg.Database.Driver,
 		"coordination", mode, "degraded", degraded(), "platforms", "none", "drain_timeout", drain.String())
 	sched := scheduler.New(store, nil, app.Producers(store), bot.SystemClock{}, log)
+	sched.Observe = observePosts(m)
 	return &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv, sched: sched}, nil
 }
 
@@ -310,6 +311,22 @@ func observe(m *metrics.Metrics) bot.Observer {
 		}
 		if errors.Is(o.Err, bot.ErrUnavailable) {
 			m.DBError()
+		}
+	}
+}
+
+// observePosts turns the scheduler's recorded outcomes into metrics: posts
+// by platform and outcome, and how late sent posts went out.
+func observePosts(m *metrics.Metrics) func(bot.Platform, string, time.Duration) {
+	return func(p bot.Platform, outcome string, lag time.Duration) {
+		switch outcome {
+		case "sent":
+			m.Post(string(p), metrics.PostSent)
+			m.SchedulerLag(lag)
+		case "deferred":
+			m.Post(string(p), metrics.PostRateLimited)
+		case "failed", "unknown":
+			m.Post(string(p), metrics.PostFailed)
 		}
 	}
 }
