@@ -260,6 +260,9 @@ func (s *Store) UndoLog(ctx context.Context, c bot.CommunityID, m bot.MemberID, 
 			return pledge.ErrNoLog
 		}
 		row = rows[0]
+		if err := forgetActivity(tx, int64(c), int64(m), ActLog, row.CreatedAt); err != nil {
+			return err
+		}
 		if row.GoalID == nil {
 			return nil
 		}

@@ -226,6 +226,36 @@ func recordActivity(tx *gorm.DB, community, member int64, kind string, at time.T
 	return nil
 }
 
+// forgetActivity undoes recordActivity(tx, community, member, kind, at):
+// it removes that activity and, when the member did nothing else that week,
+// the week's bucket, so an undone action does not count as activity.
+func forgetActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
+	one := tx.Model(&Activity{}).Select("id").
+		Where("community_id = ? AND member_id = ? AND kind = ? AND at = ?", community, member, kind, utc(at)).Limit(1)
+	if err := tx.Where("community_id = ? AND id IN (?)", community, one).Delete(&Activity{}).Error; err != nil {
+		return fmt.Errorf("forget activity: %w", err)
+	}
+	var tz string
+	if err := tx.Model(&Community{}).Where("id = ?", community).Pluck("timezone", &tz).Error; err != nil {
+		return fmt.Errorf("forget activity week: %w", err)
+	}
+	loc := zone(tz)
+	week := impact.WeekStart(at, loc)
+	next := impact.WeekStart(week.Add(8*24*time.Hour), loc)
+	var left int64
+	if err := tx.Model(&Activity{}).Where("community_id = ? AND member_id = ? AND at >= ? AND at < ?", community, member, utc(week), utc(next)).
+		Count(&left).Error; err != nil {
+		return fmt.Errorf("forget activity week: %w", err)
+	}
+	if left > 0 {
+		return nil
+	}
+	if err := tx.Where("community_id = ? AND member_id = ? AND week = ?", community, member, utc(week)).Delete(&MemberWeek{}).Error; err != nil {
+		return fmt.Errorf("forget activity week: %w", err)
+	}
+	return nil
+}
+
 // zone is the location of a community's timezone setting, UTC when it does
 // not load, as the engine does for c.Loc.
 func zone(name string) *time.Location {

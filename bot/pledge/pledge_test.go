@@ -243,3 +243,31 @@ func TestTopContributorsMatchLeaderboard(t *testing.T) {
 		}
 	})
 }
+
+// An undone log is no longer activity: a member whose only action that week
+// was the log is not counted active.
+func TestUndoneLogIsNotActivity(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		h.Organiser("olive")
+		h.Run("olive", `/goal create "Plant trees" 100 trees as trees`)
+		count := func(table string) int64 {
+			var n int64
+			h.Store.DB().Table(table).Joins("JOIN members m ON m.id = "+table+".member_id").Where("m.external_id = ?", "dana").Count(&n)
+			return n
+		}
+		h.Run("dana", "/log 5 trees to trees").MustPrivate(t, "Logged 5 trees")
+		if count("activities") != 1 || count("member_weeks") != 1 {
+			t.Fatalf("after log: %d activities, %d weeks", count("activities"), count("member_weeks"))
+		}
+		h.Run("dana", "/log undo").MustPrivate(t, "Removed your log")
+		if count("activities") != 0 || count("member_weeks") != 0 {
+			t.Fatalf("after undo: %d activities, %d weeks; want none", count("activities"), count("member_weeks"))
+		}
+		h.Run("dana", "/pledge 2 trees to trees")
+		h.Run("dana", "/log 1 tree to trees")
+		h.Run("dana", "/log undo")
+		if count("activities") != 1 || count("member_weeks") != 1 {
+			t.Fatalf("the pledge's activity must stay: %d activities, %d weeks", count("activities"), count("member_weeks"))
+		}
+	})
+}
