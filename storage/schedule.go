@@ -37,18 +37,9 @@ func (s *Store) DigestCommunities(ctx context.Context) (map[bot.CommunityID]bot.
 // AnnouncementCommunities returns, in id order, the communities that have an
 // active announcement due at or before now. It only reads.
 func (s *Store) AnnouncementCommunities(ctx context.Context, now time.Time) ([]bot.CommunityID, error) {
-	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Announcement{}).Distinct("community_id").
+	return communityIDs(s.db.WithContext(ctx).Model(&Announcement{}).Distinct("community_id").
 		Where("status = ? AND next_at IS NOT NULL AND next_at <= ?", announce.StatusActive, utc(now)).
-		Order("community_id").Pluck("community_id", &ids).Error
-	if err != nil {
-		return nil, fmt.Errorf("announcement communities: %w", unavailable(err))
-	}
-	out := make([]bot.CommunityID, len(ids))
-	for i, id := range ids {
-		out[i] = bot.CommunityID(id)
-	}
-	return out, nil
+		Order("community_id"), "announcement communities")
 }
 
 // DueAnnouncements returns up to limit of community c's active
@@ -122,4 +113,18 @@ func (s *Store) AdvanceAnnouncement(ctx context.Context, c bot.CommunityID, no i
 		return announce.Announcement{}, false, fmt.Errorf("advance announcement #%d: %w", no, err)
 	}
 	return toAnnouncement(row), advanced, nil
+}
+
+// communityIDs runs q, a query selecting distinct community_id values, and
+// returns them as community ids; what names the query in errors.
+func communityIDs(q *gorm.DB, what string) ([]bot.CommunityID, error) {
+	var ids []int64
+	if err := q.Pluck("community_id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("%s: %w", what, unavailable(err))
+	}
+	out := make([]bot.CommunityID, len(ids))
+	for i, id := range ids {
+		out[i] = bot.CommunityID(id)
+	}
+	return out, nil
 }

@@ -25,18 +25,9 @@ var (
 // opportunity starting in (now, now+lead] that has a confirmed sign-up. It
 // only reads.
 func (s *Store) ReminderCommunities(ctx context.Context, now time.Time, lead time.Duration) ([]bot.CommunityID, error) {
-	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Opportunity{}).Distinct("community_id").
+	return communityIDs(s.db.WithContext(ctx).Model(&Opportunity{}).Distinct("community_id").
 		Where("status = ? AND starts_at > ? AND starts_at <= ? AND confirmed > 0", oppOpen, utc(now), utc(now.Add(lead))).
-		Order("community_id").Pluck("community_id", &ids).Error
-	if err != nil {
-		return nil, fmt.Errorf("reminder communities: %w", unavailable(err))
-	}
-	out := make([]bot.CommunityID, len(ids))
-	for i, id := range ids {
-		out[i] = bot.CommunityID(id)
-	}
-	return out, nil
+		Order("community_id"), "reminder communities")
 }
 
 // reminderRow is one confirmed sign-up joined with its opportunity.
@@ -125,17 +116,8 @@ func (s *Store) DueReminders(ctx context.Context, c bot.CommunityID, now time.Ti
 // SeriesCommunities returns, in id order, the communities with an active
 // recurring series. It only reads.
 func (s *Store) SeriesCommunities(ctx context.Context) ([]bot.CommunityID, error) {
-	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Series{}).Distinct("community_id").
-		Where("status = ?", seriesActive).Order("community_id").Pluck("community_id", &ids).Error
-	if err != nil {
-		return nil, fmt.Errorf("series communities: %w", unavailable(err))
-	}
-	out := make([]bot.CommunityID, len(ids))
-	for i, id := range ids {
-		out[i] = bot.CommunityID(id)
-	}
-	return out, nil
+	return communityIDs(s.db.WithContext(ctx).Model(&Series{}).Distinct("community_id").
+		Where("status = ?", seriesActive).Order("community_id"), "series communities")
 }
 
 // ActiveSeries returns the ids of community c's active series, in id order.
