@@ -55,6 +55,10 @@ type Directory interface {
 	Enter(ctx context.Context, v Visit) (Actor, error)
 	// Member returns the member ref names in community c, creating it.
 	Member(ctx context.Context, c CommunityID, ref UserRef, name string, at time.Time) (Member, error)
+	// Depart marks user departed from community at at (off boards; their
+	// data kept until the retention period ends). Unknown members and
+	// communities are ignored. Idempotent.
+	Depart(ctx context.Context, community CommunityRef, user UserRef, at time.Time) error
 }
 
 // Deliveries is the database's record of platform deliveries: the unique key
@@ -100,12 +104,14 @@ type Handler func(ctx context.Context, c *Call) (Reply, error)
 // resolves the actor, checks roles, types the arguments and turns errors
 // into private messages. It is safe for concurrent use once built.
 type Engine struct {
-	schema   Schema
-	dir      Directory
-	clock    Clock
-	log      *slog.Logger
-	handlers map[string]Handler
-	actions  map[string]Handler
+	schema     Schema
+	dir        Directory
+	clock      Clock
+	log        *slog.Logger
+	handlers   map[string]Handler
+	actions    map[string]Handler
+	events     map[string]Handler
+	completers map[Kind]Completer
 
 	coord      Coordinator
 	deliveries Deliveries
@@ -125,7 +131,8 @@ func (e *Engine) Observe(o Observer) { e.observe = o }
 
 // NewEngine returns an engine over the command table with no handlers yet.
 func NewEngine(schema Schema, dir Directory, clock Clock, log *slog.Logger) *Engine {
-	return &Engine{schema: schema, dir: dir, clock: clock, log: log, handlers: map[string]Handler{}, actions: map[string]Handler{}}
+	return &Engine{schema: schema, dir: dir, clock: clock, log: log, handlers: map[string]Handler{}, actions: map[string]Handler{},
+		events: map[string]Handler{}, completers: map[Kind]Completer{}}
 }
 
 // Schema returns the engine's command table.
@@ -179,6 +186,9 @@ func (e *Engine) Do(ctx context.Context, req Request) Reply {
 		name := req.Command
 		if name == "" {
 			name, _, _ = strings.Cut(req.Action, ":")
+		}
+		if name == "" {
+			name = req.Event
 		}
 		e.observe(Observation{Command: name, Platform: req.User.Platform, Outcome: outcome, Duration: time.Since(start), Err: err})
 	}
@@ -257,6 +267,8 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 		value   string
 	)
 	switch {
+	case req.Event != "":
+		return e.event(ctx, req)
 	case req.Action != "":
 		name, v, _ := strings.Cut(req.Action, ":")
 		if name == "cmd" {

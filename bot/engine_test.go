@@ -23,6 +23,8 @@ func (d fakeDir) Member(_ context.Context, _ bot.CommunityID, ref bot.UserRef, n
 	return bot.Member{ID: 2, Ref: ref, Name: name}, nil
 }
 
+func (d fakeDir) Depart(context.Context, bot.CommunityRef, bot.UserRef, time.Time) error { return nil }
+
 func newEngine(organiser bool) (*bot.Engine, *[]*bot.Call) {
 	var calls []*bot.Call
 	e := bot.NewEngine(bot.Commands, fakeDir{organiser}, bot.NewManualClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)),

@@ -97,6 +97,9 @@ type Button struct {
 	Label  string
 	Action string
 	Style  ButtonStyle
+	// Input, when set, asks for one line of text first (a modal); the
+	// action then runs as Submit(value).
+	Input *Input
 }
 
 // File is an attachment sent privately (exports).

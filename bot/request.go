@@ -29,6 +29,9 @@ type Request struct {
 	Options map[string]string
 	// Action is the action id of a pressed button; Command is then empty.
 	Action string
+	// Event is a membership event (EventJoined, EventLeft); Command and
+	// Action are then empty.
+	Event string
 
 	Time time.Time
 }

@@ -118,6 +118,14 @@ type Slack struct {
 	// SocketMode connects over Socket Mode with AppToken instead of
 	// receiving signed HTTP requests.
 	SocketMode bool `yaml:"socket_mode"`
+	// ClientID and ClientSecret enable the OAuth v2 install flow
+	// (/slack/install), storing each workspace's bot token encrypted with
+	// security.encryption_key; BotToken is then optional.
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret" secret:"true"`
+	// PublicURL is the https base URL Slack reaches this service on, used
+	// for the OAuth redirect URL.
+	PublicURL string `yaml:"public_url"`
 }
 
 // Discord configures the Discord adapter.
@@ -132,6 +140,12 @@ type Discord struct {
 	// ShardID and ShardCount shard the gateway; ShardCount defaults to 1.
 	ShardID    int `yaml:"shard_id"`
 	ShardCount int `yaml:"shard_count"`
+	// GuildID, when set, registers commands in that guild only (instant,
+	// for development) instead of globally.
+	GuildID string `yaml:"guild_id"`
+	// MembersIntent asks for the privileged server members intent, needed
+	// to welcome members who join and drop those who leave from boards.
+	MembersIntent bool `yaml:"members_intent"`
 }
 
 // Security holds the keys that protect stored data.
@@ -277,8 +291,20 @@ func (c *Config) Validate() error {
 	}
 
 	if s := c.Slack; s.Enabled {
-		if s.BotToken == "" {
-			bad("slack.bot_token", "required when slack.enabled is true")
+		oauth := s.ClientID != ""
+		if s.BotToken == "" && !oauth {
+			bad("slack.bot_token", "required when slack.enabled is true, unless slack.client_id is set for OAuth installs")
+		}
+		if oauth {
+			if s.ClientSecret == "" {
+				bad("slack.client_secret", "required when slack.client_id is set")
+			}
+			if c.Security.EncryptionKey == "" {
+				bad("security.encryption_key", "required when slack.client_id is set: installed workspaces' tokens are stored encrypted")
+			}
+			if u, err := url.Parse(s.PublicURL); s.PublicURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad("slack.public_url", "required when slack.client_id is set: the https base URL Slack reaches, such as https://bot.example.org")
+			}
 		}
 		if s.SocketMode {
 			if s.AppToken == "" {
@@ -305,6 +331,9 @@ func (c *Config) Validate() error {
 		if d.Mode == DiscordHTTP && d.PublicKey == "" {
 			bad("discord.public_key", "required when discord.mode is %q", DiscordHTTP)
 		}
+	}
+	if d.GuildID != "" && !isDigits(d.GuildID) {
+		bad("discord.guild_id", "must be a numeric guild id, got %q", d.GuildID)
 	}
 	if d.ApplicationID != "" && !isDigits(d.ApplicationID) {
 		bad("discord.application_id", "must be the numeric application id, got %q", d.ApplicationID)

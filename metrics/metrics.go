@@ -52,6 +52,7 @@ type Metrics struct {
 	schedulerLag    prometheus.Gauge
 	dbErrors        prometheus.Counter
 	redisErrors     prometheus.Counter
+	rejected        *prometheus.CounterVec
 }
 
 // New returns Metrics registered on a new registry, together with the Go
@@ -88,12 +89,16 @@ func New() *Metrics {
 			Namespace: namespace, Name: "redis_errors_total",
 			Help: "Redis operations that failed.",
 		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_rejected_total",
+			Help: "Inbound platform requests refused before parsing, by platform and reason (signature, stale, too_large).",
+		}, []string{"platform", "reason"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.commands, m.commandDuration, m.deduplicated, m.posts,
-		m.schedulerLag, m.dbErrors, m.redisErrors,
+		m.schedulerLag, m.dbErrors, m.redisErrors, m.rejected,
 	)
 	return m
 }
@@ -147,6 +152,15 @@ func (m *Metrics) RedisError() {
 		return
 	}
 	m.redisErrors.Inc()
+}
+
+// RequestRejected records an inbound request refused before anything was
+// parsed: a bad or missing signature, a stale timestamp, a body too large.
+func (m *Metrics) RequestRejected(platform, reason string) {
+	if m == nil {
+		return
+	}
+	m.rejected.WithLabelValues(platform, reason).Inc()
 }
 
 // Registerer returns the registry, for a component that has metrics of its

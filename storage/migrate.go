@@ -56,6 +56,16 @@ var migrations = []migration{
 	{5, "outbox of scheduled posts", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&OutboxPost{})
 	}},
+	{6, "welcomes, installations and shared app state", func(tx *gorm.DB) error {
+		// Migration 1 creates members from today's row struct, so a new
+		// database already has the column.
+		if !tx.Migrator().HasColumn(&Member{}, "WelcomedAt") {
+			if err := tx.Migrator().AddColumn(&Member{}, "WelcomedAt"); err != nil {
+				return err
+			}
+		}
+		return tx.Migrator().CreateTable(&Installation{}, &AppState{})
+	}},
 }
 
 // backfillMemberWeeks fills member_weeks from every community's activities,

@@ -45,6 +45,8 @@ type Member struct {
 	Forgotten     bool      `gorm:"not null;default:false"`
 	FirstSeenAt   time.Time `gorm:"not null;index:ix_members_first_seen,priority:2"`
 	LastSeenAt    time.Time `gorm:"not null"`
+	// WelcomedAt is when the member was welcomed; a member is welcomed once.
+	WelcomedAt *time.Time
 }
 
 // Counter numbers things per community and kind (#1, #2 … for goals, pledges …).
@@ -333,4 +335,26 @@ type OutboxPost struct {
 	SentAt       *time.Time
 	CreatedAt    time.Time `gorm:"not null"`
 	UpdatedAt    time.Time `gorm:"not null;index:ix_outbox_community_status,priority:3"`
+}
+
+// Installation is one workspace's OAuth install of the app: its bot token,
+// sealed (AES-GCM) by the adapter before it reaches the database.
+type Installation struct {
+	ID          int64     `gorm:"primaryKey"`
+	Platform    string    `gorm:"size:16;not null;uniqueIndex:ux_installations,priority:1"`
+	ExternalID  string    `gorm:"size:64;not null;uniqueIndex:ux_installations,priority:2"`
+	BotUserID   string    `gorm:"size:64;not null;default:''"`
+	SealedToken []byte    `gorm:"not null"`
+	Scopes      string    `gorm:"size:2000;not null;default:''"`
+	InstalledBy string    `gorm:"size:64;not null;default:''"`
+	CreatedAt   time.Time `gorm:"not null"`
+	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+// AppState is a small named value shared by every replica, such as the hash
+// of the command schema last registered with Discord.
+type AppState struct {
+	Key       string    `gorm:"primaryKey;size:100"`
+	Value     string    `gorm:"type:text;not null"`
+	UpdatedAt time.Time `gorm:"not null"`
 }

@@ -81,11 +81,15 @@ type Store interface {
 	EditGoal(ctx context.Context, c bot.CommunityID, goalID int64, e Edit, at time.Time) (Goal, []int, error)
 	// SetClosed closes or reopens the goal and returns it.
 	SetClosed(ctx context.Context, c bot.CommunityID, goalID int64, closed bool) (Goal, error)
+	// GoalChoices suggests active goals whose title or slug contains
+	// prefix (autocomplete), at most limit.
+	GoalChoices(ctx context.Context, c bot.CommunityID, prefix string, limit int) ([]bot.Choice, error)
 }
 
 // Register wires the /goal subcommands into e over s.
 func Register(e *bot.Engine, s Store) {
 	h := handlers{s: s}
+	e.HandleComplete(bot.KindGoal, s.GoalChoices)
 	e.Handle("goal", "list", h.list)
 	e.Handle("goal", "create", h.create)
 	e.Handle("goal", "show", h.show)
@@ -177,7 +181,8 @@ func (h handlers) create(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		return bot.Reply{}, fmt.Errorf("create goal: %w", err)
 	}
 	m := bot.Message{Title: "Goal created: " + g.Title, Progress: []bot.Progress{progressOf(g, c.Now, c.Loc)},
-		Text: fmt.Sprintf("#%d, slug %s. Members can pledge with /pledge %s to %s", g.No, g.Slug, bot.Amount(1000).WithUnit(g.Unit), g.Slug)}
+		Text:    fmt.Sprintf("#%d, slug %s. Members can pledge with /pledge %s to %s", g.No, g.Slug, bot.Amount(1000).WithUnit(g.Unit), g.Slug),
+		Buttons: []bot.Button{PledgeButton(g)}}
 	return bot.Reply{Messages: []bot.Message{m}}, nil
 }
 
@@ -199,6 +204,8 @@ func (h handlers) show(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	}
 	if g.Closed {
 		m.Fields = append(m.Fields, bot.Field{Label: "Status", Value: "closed"})
+	} else {
+		m.Buttons = []bot.Button{PledgeButton(g)}
 	}
 	top := make([]string, len(st.Top))
 	for i, t := range st.Top {
@@ -355,4 +362,11 @@ func ValidSlug(s string) bool {
 		}
 	}
 	return true
+}
+
+// PledgeButton is a Pledge button for g that asks for the amount first.
+func PledgeButton(g Goal) bot.Button {
+	b := bot.CommandButton("Pledge", fmt.Sprintf("pledge %s to #%d", bot.InputMarker, g.No), bot.ButtonPrimary)
+	b.Input = &bot.Input{Label: "How much will you pledge?", Placeholder: "e.g. " + bot.Amount(1000).WithUnit(g.Unit)}
+	return b
 }

@@ -114,6 +114,9 @@ type Store interface {
 	// ErrNotOrganiser when m was not one, and ErrLastOrganiser when m is the
 	// last one while admins-are-organisers is off.
 	RemoveOrganiser(ctx context.Context, c bot.CommunityID, m bot.MemberID) error
+	// MarkWelcomed records that m was welcomed and reports whether this
+	// call did it; exactly one concurrent caller sees true.
+	MarkWelcomed(ctx context.Context, c bot.CommunityID, m bot.MemberID, at time.Time) (bool, error)
 }
 
 // Register wires /mission, /organisers and /settings into e over s.
@@ -122,6 +125,8 @@ func Register(e *bot.Engine, s Store) {
 	e.Handle("mission", "show", h.show)
 	e.Handle("mission", "set", h.set)
 	e.Handle("mission", "values", h.values)
+	e.HandleEvent(bot.EventJoined, h.greet)
+	e.HandleEvent(bot.EventInstalled, h.installed)
 
 	e.Handle("organisers", "list", h.listOrganisers)
 	e.Handle("organisers", "add", h.addOrganiser)

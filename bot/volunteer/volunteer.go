@@ -177,6 +177,9 @@ func (e *AlreadyError) Is(target error) bool { return target == ErrAlreadyJoined
 // leaves and edits lock the opportunity so capacity is never exceeded.
 type Store interface {
 	goal.Finder
+	// OpportunityChoices suggests open opportunities not started by now
+	// whose title contains prefix (autocomplete), at most limit.
+	OpportunityChoices(ctx context.Context, c bot.CommunityID, prefix string, now time.Time, limit int) ([]bot.Choice, error)
 	// CreateOpportunity stores n (and its series when n.Rule is set), giving
 	// it the next number and a slug unique among other opportunities.
 	CreateOpportunity(ctx context.Context, c bot.CommunityID, n New) (Opportunity, error)
@@ -221,6 +224,9 @@ type Store interface {
 // Register wires the /volunteer subcommands into e over s.
 func Register(e *bot.Engine, s Store) {
 	h := &handlers{s: s}
+	e.HandleComplete(bot.KindOpp, func(ctx context.Context, c bot.CommunityID, prefix string, limit int) ([]bot.Choice, error) {
+		return s.OpportunityChoices(ctx, c, prefix, e.Clock().Now(), limit)
+	})
 	e.Handle("volunteer", "list", h.list)
 	e.Handle("volunteer", "create", h.create)
 	e.Handle("volunteer", "edit", h.edit)
