@@ -99,6 +99,20 @@ func (h *H) Click(user, action string) Out {
 	return h.out(user, h.Engine.Do(context.Background(), req))
 }
 
+// Event reports a membership event (bot.EventJoined, EventLeft,
+// EventInstalled) about user, joining channel when it is not empty, with
+// eventID as the platform's delivery id ("" for a fresh one).
+func (h *H) Event(user, event, channel, eventID string) Out {
+	h.T.Helper()
+	h.n++
+	if eventID == "" {
+		eventID = fmt.Sprintf("t-%d", h.n)
+	}
+	req := bot.Request{EventID: eventID, Community: h.Community, CommunityName: h.Community.ID,
+		User: h.User(user), UserName: user, Channel: bot.ChannelRef{ID: channel, Name: channel}, Event: event, Time: h.Clock.Now()}
+	return h.out(user, h.Engine.Do(context.Background(), req))
+}
+
 // Organiser makes name an organiser (as the console's !organiser does).
 func (h *H) Organiser(name string) {
 	h.T.Helper()
