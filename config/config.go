@@ -126,6 +126,9 @@ type Slack struct {
 	// PublicURL is the https base URL Slack reaches this service on, used
 	// for the OAuth redirect URL.
 	PublicURL string `yaml:"public_url"`
+	// APIURL replaces https://slack.com/api/ (a local fake for tests and
+	// the load tool); empty means the real Slack.
+	APIURL string `yaml:"api_url"`
 }
 
 // Discord configures the Discord adapter.
@@ -146,6 +149,9 @@ type Discord struct {
 	// MembersIntent asks for the privileged server members intent, needed
 	// to welcome members who join and drop those who leave from boards.
 	MembersIntent bool `yaml:"members_intent"`
+	// APIURL sends Discord REST calls to another base URL (a local fake
+	// for tests and the load tool); empty means the real Discord.
+	APIURL string `yaml:"api_url"`
 }
 
 // Security holds the keys that protect stored data.
