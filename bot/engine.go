@@ -281,6 +281,10 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 			return Reply{}, Userf("", "That button no longer works. Type the command instead; /missionbot help lists them.")
 		}
 		action, value = h, v
+	case req.Options != nil && req.Command == Umbrella:
+		// The umbrella only answers help, which is read from text.
+		req.Text, req.Options = strings.TrimSpace(req.Sub+" "+req.Options["command"]), nil
+		return e.do(ctx, req)
 	case req.Options != nil:
 		cmd = e.schema.Command(req.Command)
 		if cmd == nil {

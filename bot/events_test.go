@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -37,4 +38,18 @@ func FuzzButtonSubmit(f *testing.F) {
 			t.Fatalf("the typed value stays inside the action: %q", got)
 		}
 	})
+}
+
+func TestUmbrellaHelpWithTypedOptions(t *testing.T) {
+	e, _ := newEngine(false)
+	r := e.Do(context.Background(), bot.Request{Command: bot.Umbrella, Sub: "help", Options: map[string]string{"command": "pledge"},
+		User: bot.UserRef{Platform: bot.Discord, Space: "G1", ID: "U1"}, Community: bot.CommunityRef{Platform: bot.Discord, ID: "G1"}})
+	if len(r.Messages) != 1 || !strings.Contains(r.Messages[0].Title, "/pledge") {
+		t.Fatalf("/missionbot help command:pledge shows /pledge's help; got %+v", r.Messages)
+	}
+	r = e.Do(context.Background(), bot.Request{Command: bot.Umbrella, Sub: "help", Options: map[string]string{},
+		User: bot.UserRef{Platform: bot.Discord, Space: "G1", ID: "U1"}, Community: bot.CommunityRef{Platform: bot.Discord, ID: "G1"}})
+	if len(r.Messages) != 1 || r.Messages[0].Title != "Help" {
+		t.Fatalf("/missionbot help shows the overview; got %+v", r.Messages)
+	}
 }
