@@ -188,7 +188,8 @@ func unavailable(err error) error {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &netErr),
-		errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "53300"),
+		// 08: connection failures; 57P: shutting down, starting up; 53300: too many connections.
+		errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"),
 		strings.Contains(msg, "database is locked"), strings.Contains(msg, "SQLITE_BUSY"),
 		strings.Contains(msg, "connection refused"), strings.Contains(msg, "bad connection"):
 		return fmt.Errorf("%w: %v", bot.ErrUnavailable, err)

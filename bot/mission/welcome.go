@@ -14,7 +14,10 @@ import (
 func (h *handlers) greet(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	s := c.Actor.Settings
 	joined := c.Req.Channel.ID
-	if !s.WelcomeOn || joined != s.WelcomeChannel.ID {
+	// Discord has no channel joins, only server joins: there a welcome
+	// channel cannot narrow who is welcomed.
+	serverOnly := c.Req.User.Platform == bot.Discord && joined == ""
+	if !s.WelcomeOn || (joined != s.WelcomeChannel.ID && !serverOnly) {
 		return bot.Reply{}, nil
 	}
 	first, err := h.store.MarkWelcomed(ctx, c.Actor.Community, c.Actor.Member.ID, c.Now)

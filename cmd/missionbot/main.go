@@ -51,7 +51,7 @@ func root(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	cmd.SetErr(stderr)
 	cmd.PersistentFlags().StringVarP(&configPath, "config", "c", os.Getenv(config.PathEnv), "configuration file (YAML; see config.example.yaml); default: built-in defaults")
 	load := func() (*config.Config, error) { return config.LoadEnviron(configPath, os.Environ()) }
-	cmd.AddCommand(consoleCmd(load), migrateCmd(load), serveCmd(load), versionCmd())
+	cmd.AddCommand(consoleCmd(load), discordCmd(load), healthcheckCmd(load), migrateCmd(load), serveCmd(load), slackCmd(), versionCmd())
 	return cmd
 }
 

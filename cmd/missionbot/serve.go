@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/missionbot/missionbot/adapters/discord"
+	"github.com/missionbot/missionbot/adapters/slack"
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/config"
 	"github.com/missionbot/missionbot/internal/app"
@@ -105,25 +110,9 @@ To serve only /healthz, /readyz and /metrics (infrastructure checks, tests):
 `
 
 // platformCheck says whether serve must refuse to start, and with what
-// message: when a platform is enabled (no adapter is built into this version
-// yet, and serving without it would look as if it worked), or when none is
-// and allowNoPlatform is false.
+// message: when no platform is enabled and allowNoPlatform is false.
 func platformCheck(cfg *config.Config, allowNoPlatform bool) (string, bool) {
-	var enabled []string
-	if cfg.Slack.Enabled {
-		enabled = append(enabled, "slack")
-	}
-	if cfg.Discord.Enabled {
-		enabled = append(enabled, "discord")
-	}
-	if len(enabled) > 0 {
-		names := strings.Join(enabled, " and ")
-		return fmt.Sprintf(`missionbot serve: %s enabled in the configuration, but this version of
-missionbot (%s) has no %s adapter built in yet, so it would answer nothing there.
-Nothing was started. To try the bot without a platform, run:  missionbot console
-`, names, version, names), true
-	}
-	if !allowNoPlatform {
+	if !cfg.Slack.Enabled && !cfg.Discord.Enabled && !allowNoPlatform {
 		return noPlatformHelp, true
 	}
 	return "", false
@@ -187,9 +176,16 @@ type service struct {
 	engine  *bot.Engine // the core; platform adapters are built on it
 	metrics *metrics.Metrics
 	server  *server.Server
-	// sched ticks every minute. No adapter exists yet, so it has no
-	// Poster: it only enqueues, and rows wait for a replica that can post.
+	// adapters are the enabled platform adapters; each runs until ctx ends.
+	adapters []runner
+	// sched ticks every minute and posts through the enabled adapters;
+	// with none it only enqueues, and rows wait for a replica that can post.
 	sched *scheduler.Scheduler
+}
+
+// runner is a part of the service that runs until its context ends.
+type runner interface {
+	Run(ctx context.Context) error
 }
 
 // newService opens the store (applying migrations), builds coordination,
@@ -239,14 +235,106 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 
 	srv := server.New(cfg.HTTP.Addr, log, m, checks...)
 	srv.DrainTimeout = drain
+	adapters, posters, err := platformAdapters(cfg, engine, store, coord, m, log)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range adapters {
+		a.Routes(srv.Mount)
+	}
 	if err := srv.Listen(); err != nil {
 		return nil, err
 	}
+	platforms := make([]string, 0, len(posters))
+	for p := range posters {
+		platforms = append(platforms, string(p))
+	}
+	slices.Sort(platforms)
+	if len(platforms) == 0 {
+		platforms = []string{"none"}
+	}
 	log.Info("missionbot serving", "version", version, "addr", srv.Addr(), "store", cfg.Database.Driver,
-		"coordination", mode, "degraded", degraded(), "platforms", "none", "drain_timeout", drain.String())
-	sched := scheduler.New(store, nil, app.Producers(store), bot.SystemClock{}, log)
+		"coordination", mode, "degraded", degraded(), "platforms", strings.Join(platforms, ","),
+		"drain_timeout", drain.String())
+	var poster bot.Poster
+	if len(posters) > 0 {
+		poster = posters
+	}
+	sched := scheduler.New(store, poster, app.Producers(store), bot.SystemClock{}, log)
 	sched.Observe = observePosts(m)
-	return &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv, sched: sched}, nil
+	svc := &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv, sched: sched}
+	for _, a := range adapters {
+		svc.adapters = append(svc.adapters, a)
+	}
+	return svc, nil
+}
+
+// adapter is an enabled platform adapter.
+type adapter interface {
+	runner
+	Routes(mount func(pattern string, h http.Handler))
+	Poster() bot.Poster
+}
+
+// platformAdapters builds the adapters the configuration enables, and the
+// posters the scheduler sends through.
+func platformAdapters(cfg *config.Config, engine *bot.Engine, store *storage.Store, coord bot.Coordinator,
+	m *metrics.Metrics, log *slog.Logger) ([]adapter, app.Posters, error) {
+	var out []adapter
+	posters := app.Posters{}
+	if s := cfg.Slack; s.Enabled {
+		a, err := slack.New(slack.Config{
+			SigningSecret: s.SigningSecret, BotToken: s.BotToken, SocketMode: s.SocketMode, AppToken: s.AppToken,
+			ClientID: s.ClientID, ClientSecret: s.ClientSecret, PublicURL: s.PublicURL,
+			EncryptionKey: cfg.Security.EncryptionKey, APIURL: s.APIURL,
+		}, slack.Deps{Engine: engine, Coord: coord, Clock: bot.SystemClock{}, Log: log.With("platform", "slack"),
+			Rejected: func(reason string) { m.RequestRejected("slack", reason) }, Installs: store})
+		if err != nil {
+			return nil, nil, fmt.Errorf("slack: %w", err)
+		}
+		out = append(out, a)
+		posters[bot.Slack] = a.Poster()
+	}
+	if d := cfg.Discord; d.Enabled {
+		deps := discord.Deps{Engine: engine, Coord: coord, Clock: bot.SystemClock{}, Log: log.With("platform", "discord"),
+			Rejected: func(reason string) { m.RequestRejected("discord", reason) }, State: store}
+		if d.APIURL != "" {
+			client, err := rebasedClient(d.APIURL)
+			if err != nil {
+				return nil, nil, fmt.Errorf("config: discord.api_url: %w", err)
+			}
+			deps.HTTPClient = client
+		}
+		a, err := discord.New(discord.Config{
+			BotToken: d.BotToken, ApplicationID: d.ApplicationID, PublicKey: d.PublicKey, Mode: d.Mode,
+			ShardID: d.ShardID, ShardCount: d.ShardCount, GuildID: d.GuildID, MembersIntent: d.MembersIntent,
+		}, deps)
+		if err != nil {
+			return nil, nil, fmt.Errorf("discord: %w", err)
+		}
+		out = append(out, a)
+		posters[bot.Discord] = a.Poster()
+	}
+	return out, posters, nil
+}
+
+// rebasedClient returns an HTTP client that sends every request to base's
+// scheme and host instead (a local fake of a platform's API).
+func rebasedClient(base string) (*http.Client, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("want an http(s) base URL, got %q", base)
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: rebase{scheme: u.Scheme, host: u.Host}}, nil
+}
+
+// rebase is a transport that rewrites each request's scheme and host.
+type rebase struct{ scheme, host string }
+
+func (r rebase) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host, req.Host = r.scheme, r.host, r.host
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // redisPing is the readiness ping of the Redis check. Redis being down is
@@ -269,6 +357,9 @@ func (s *service) run(ctx context.Context) error {
 	g.Go(func() error { return s.server.Run(gctx) })
 	g.Go(func() error { return pruneDeliveries(gctx, s.store, s.log) })
 	g.Go(func() error { return s.sched.Run(gctx) })
+	for _, a := range s.adapters {
+		g.Go(func() error { return a.Run(gctx) })
+	}
 	return g.Wait()
 }
 
