@@ -20,7 +20,8 @@ func TestTokens(t *testing.T) {
 	if _, err := client(s, Token).AuthTestContext(t.Context()); err != nil {
 		t.Fatalf("auth.test with the bot token: %v", err)
 	}
-	for token, want := range map[string]string{"": "not_authed", "xoxb-wrong": "invalid_auth"} {
+	for _, tc := range []struct{ token, want string }{{"", "not_authed"}, {"xoxb-wrong", "invalid_auth"}} {
+		token, want := tc.token, tc.want
 		_, _, err := client(s, token).PostMessageContext(t.Context(), "C1", slack.MsgOptionText("hi", false))
 		var se slack.SlackErrorResponse
 		if !errors.As(err, &se) || se.Err != want {
