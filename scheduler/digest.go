@@ -35,6 +35,9 @@ type DigestStore interface {
 	// a digest channel, with at least Timezone, DigestChannel and
 	// DigestSchedule of its settings.
 	DigestCommunities(ctx context.Context) (map[bot.CommunityID]bot.Settings, error)
+	// Enqueued reports whether community c's outbox already holds the post
+	// of kind for slot (whatever its status). It only reads.
+	Enqueued(ctx context.Context, c bot.CommunityID, kind bot.PostKind, slot string) (bool, error)
 }
 
 // Digests produces each community's weekly impact digest: one outbox post
@@ -50,9 +53,10 @@ type DigestStore interface {
 // message saying why, so the dispatcher records it as skipped: it is never
 // silently lost. Slots further back than a week are not looked for.
 //
-// Digests remembers which slots it has handed to the outbox, so the digest
-// (the costly part) is built at most once per slot and process; it must
-// therefore be used with one Outbox. It is safe for concurrent use.
+// Digests remembers which slots it has handed to the outbox, and asks the
+// store before building a slot's digest (the costly part), so a digest is
+// built once per slot across replicas, short of a race; it must therefore be
+// used with the store's own outbox. It is safe for concurrent use.
 type Digests struct {
 	store DigestStore
 
@@ -100,6 +104,13 @@ func (p *Digests) community(ctx context.Context, now time.Time, out bot.Outbox, 
 		key := slot.In(loc).Format(SlotKeyLayout)
 		keep[key] = true
 		if p.enqueued(c, key) {
+			continue
+		}
+		// Another replica may have enqueued it: then it is not built again.
+		if had, err := p.store.Enqueued(ctx, c, bot.PostDigest, key); err != nil {
+			return fmt.Errorf("slot %s: %w", key, err)
+		} else if had {
+			p.remember(c, key)
 			continue
 		}
 		post := bot.Post{Community: c, Kind: bot.PostDigest, SlotKey: key, DueAt: slot, NotAfter: slot.Add(DigestWindow)}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/missionbot/missionbot/bot"
@@ -21,7 +22,9 @@ func Key(id int64) string { return "mbo-" + strconv.FormatInt(id, 10) }
 
 // dispatch claims and sends every row due by now, batch by batch. Claims are
 // taken at the later of now and the clock, so a long run does not hold
-// claims that already look expired to other replicas.
+// claims that already look expired to other replicas. Within a batch, each
+// community's rows are sent in due order by one worker, and up to Workers
+// communities are sent to at once; the messages come back in due order.
 func (s *Scheduler) dispatch(ctx context.Context, now time.Time) ([]bot.Message, error) {
 	var out []bot.Message
 	for {
@@ -36,20 +39,68 @@ func (s *Scheduler) dispatch(ctx context.Context, now time.Time) ([]bot.Message,
 		if len(batch) == 0 {
 			return out, nil
 		}
-		for _, c := range batch {
-			if m, ok := s.send(ctx, at, c); ok {
-				out = append(out, m)
-			}
-		}
+		out = append(out, s.sendBatch(ctx, at, batch)...)
 	}
 }
 
-// send handles one claimed row and returns the message to show for it: the
-// post when it was sent, or the organisers' notice when it failed or its
-// outcome is unknown.
+// sendBatch sends a claimed batch (in due order) and returns what was
+// posted, in the same order.
+func (s *Scheduler) sendBatch(ctx context.Context, at time.Time, batch []Claimed) []bot.Message {
+	shown := make([]*bot.Message, len(batch))
+	var groups [][]int // indexes into batch, one group per community, in due order
+	byCommunity := map[bot.CommunityID]int{}
+	for i, c := range batch {
+		g, ok := byCommunity[c.Community]
+		if !ok {
+			g = len(groups)
+			byCommunity[c.Community] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	sendGroup := func(g []int) {
+		for _, i := range g {
+			if m, ok := s.send(ctx, at, batch[i]); ok {
+				shown[i] = &m
+			}
+		}
+	}
+	if workers := min(max(s.Workers, 1), len(groups)); workers == 1 {
+		for _, g := range groups {
+			sendGroup(g)
+		}
+	} else {
+		next := make(chan []int)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for g := range next {
+					sendGroup(g)
+				}
+			})
+		}
+		for _, g := range groups {
+			next <- g
+		}
+		close(next)
+		wg.Wait()
+	}
+	var out []bot.Message
+	for _, m := range shown {
+		if m != nil {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// send handles one claimed row and returns the message when this call
+// posted it. A failed or unknown row's organiser notices are enqueued as
+// rows of their own when the outcome is recorded, and posted from there.
 func (s *Scheduler) send(ctx context.Context, now time.Time, c Claimed) (bot.Message, bool) {
 	if c.Invalid != "" {
-		return s.fail(ctx, now, c, c.Invalid)
+		s.fail(ctx, now, c, c.Invalid)
+		return bot.Message{}, false
 	}
 	if c.InFlight {
 		return s.resolve(ctx, now, c, "a previous send was interrupted before its outcome was recorded")
@@ -88,12 +139,14 @@ func (s *Scheduler) send(ctx context.Context, now time.Time, c Claimed) (bot.Mes
 		})
 		return bot.Message{}, false
 	case errors.Is(err, bot.ErrPermanent):
-		return s.fail(ctx, now, c, err.Error())
+		s.fail(ctx, now, c, err.Error())
+		return bot.Message{}, false
 	case errors.Is(err, bot.ErrUncertain):
 		return s.resolve(ctx, now, c, err.Error())
 	default:
 		if c.Attempts+1 >= s.MaxAttempts {
-			return s.fail(ctx, now, c, fmt.Sprintf("gave up after %d attempts: %v", c.Attempts+1, err))
+			s.fail(ctx, now, c, fmt.Sprintf("gave up after %d attempts: %v", c.Attempts+1, err))
+			return bot.Message{}, false
 		}
 		s.mark(ctx, c, "retry", func(ctx context.Context) error {
 			return s.store.Retry(ctx, c.ID, c.Token, now, now.Add(backoff(c.Attempts+1)), err.Error())
@@ -103,8 +156,9 @@ func (s *Scheduler) send(ctx context.Context, now time.Time, c Claimed) (bot.Mes
 }
 
 // resolve checks once whether an uncertain post is on the platform: found,
-// the row is sent; otherwise it is unknown and the organisers are told. It
-// never posts again.
+// the row is sent (and returned when this dispatcher posted it); otherwise
+// it is unknown and the organisers' notices are enqueued with that outcome.
+// It never posts again.
 func (s *Scheduler) resolve(ctx context.Context, now time.Time, c Claimed, why string) (bot.Message, bool) {
 	fctx, cancel := context.WithTimeout(ctx, s.PostTimeout)
 	ref, found, err := s.poster.Find(fctx, c.Ref, c.Message, Key(c.ID))
@@ -121,24 +175,23 @@ func (s *Scheduler) resolve(ctx context.Context, now time.Time, c Claimed, why s
 	if err != nil {
 		reason = fmt.Sprintf("%s; checking the platform failed: %v", why, err)
 	}
-	if !s.mark(ctx, c, "unknown", func(ctx context.Context) error {
-		return s.store.MarkUnknown(ctx, c.ID, c.Token, reason, now)
+	n := notice(c, "may not have been posted, and was not sent again so as not to post it twice", reason)
+	if s.mark(ctx, c, "unknown", func(ctx context.Context) error {
+		return s.store.MarkUnknown(ctx, c.ID, c.Token, reason, now, n)
 	}) {
-		return bot.Message{}, false
+		s.log.Warn("scheduled post outcome unknown; organisers told", "community", c.Community, "kind", c.Kind, "slot", c.SlotKey, "reason", reason)
 	}
-	s.log.Warn("scheduled post outcome unknown; organisers told", "community", c.Community, "kind", c.Kind, "slot", c.SlotKey, "reason", reason)
-	return notice(c, "may not have been posted, and was not sent again so as not to post it twice", reason), true
+	return bot.Message{}, false
 }
 
-// fail marks c failed for good and returns the organisers' notice.
-func (s *Scheduler) fail(ctx context.Context, now time.Time, c Claimed, reason string) (bot.Message, bool) {
-	if !s.mark(ctx, c, "failed", func(ctx context.Context) error {
-		return s.store.MarkFailed(ctx, c.ID, c.Token, reason, now)
+// fail marks c failed for good, enqueueing the organisers' notices with it.
+func (s *Scheduler) fail(ctx context.Context, now time.Time, c Claimed, reason string) {
+	n := notice(c, "could not be posted and will not be retried", reason)
+	if s.mark(ctx, c, "failed", func(ctx context.Context) error {
+		return s.store.MarkFailed(ctx, c.ID, c.Token, reason, now, n)
 	}) {
-		return bot.Message{}, false
+		s.log.Warn("scheduled post failed; organisers told", "community", c.Community, "kind", c.Kind, "slot", c.SlotKey, "reason", reason)
 	}
-	s.log.Warn("scheduled post failed; organisers told", "community", c.Community, "kind", c.Kind, "slot", c.SlotKey, "reason", reason)
-	return notice(c, "could not be posted and will not be retried", reason), true
 }
 
 // mark records an outcome with fn, even when ctx was cancelled meanwhile,
@@ -159,16 +212,20 @@ func (s *Scheduler) mark(ctx context.Context, c Claimed, outcome string, fn func
 	return true
 }
 
-// notice is the private message telling the organisers of c's community
-// what happened to it.
+// notice is the private message telling an organiser of c's community what
+// happened to it; the store addresses one copy to each organiser. A notice
+// row gets none, so a failing notice never makes notices about itself.
 func notice(c Claimed, what, reason string) bot.Message {
+	if c.Kind == PostNotice {
+		return bot.Message{}
+	}
 	kind := string(c.Kind)
 	if kind == "" {
 		kind = "scheduled"
 	}
 	return bot.Message{
 		Visibility: bot.Direct,
-		To:         bot.Member{Name: "organisers"},
+		Kind:       PostNotice,
 		Title:      "A scheduled post needs attention",
 		Text:       fmt.Sprintf("The %s post for %s (due %s) %s: %s.", kind, c.SlotKey, c.DueAt.UTC().Format("2006-01-02 15:04 UTC"), what, reason),
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -82,10 +83,16 @@ type Store interface {
 	Begin(ctx context.Context, id int64, token string, now time.Time) error
 	// MarkSent records the row as sent at at, with ref.
 	MarkSent(ctx context.Context, id int64, token string, ref bot.MessageRef, at time.Time) error
-	// MarkFailed records the row as failed for good, with reason.
-	MarkFailed(ctx context.Context, id int64, token, reason string, at time.Time) error
-	// MarkUnknown records that whether the row was posted is unknown.
-	MarkUnknown(ctx context.Context, id int64, token, reason string, at time.Time) error
+	// MarkFailed records the row as failed for good, with reason, and in
+	// the same transaction enqueues notice for the organisers (see
+	// NoticeSlot): one PostNotice row per organiser of the row's community
+	// (added organisers, and platform admins when admins count as
+	// organisers), Direct to that organiser, due at at. A zero notice, or a
+	// row that is itself a notice, enqueues nothing.
+	MarkFailed(ctx context.Context, id int64, token, reason string, at time.Time, notice bot.Message) error
+	// MarkUnknown records that whether the row was posted is unknown, with
+	// reason, and enqueues notice as MarkFailed does.
+	MarkUnknown(ctx context.Context, id int64, token, reason string, at time.Time, notice bot.Message) error
 	// MarkSkipped records the row as skipped (no longer relevant), with reason.
 	MarkSkipped(ctx context.Context, id int64, token, reason string, at time.Time) error
 	// Retry releases the row to be claimed again from at, counting one
@@ -96,12 +103,28 @@ type Store interface {
 	Defer(ctx context.Context, id int64, token string, now, at time.Time, reason string) error
 }
 
+// PostNotice is the kind of a private notice to one organiser about a
+// scheduled post that failed or whose outcome is unknown. A notice that
+// fails is recorded like any row, but never causes notices about itself.
+const PostNotice bot.PostKind = "notice"
+
+// NoticeSlot is the slot key of the notice about outbox row id to member:
+// one notice per failed row and organiser, whoever records the failure.
+func NoticeSlot(id int64, member bot.MemberID) string {
+	return strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(int64(member), 10)
+}
+
+// ProduceLease names the coordination lease a Scheduler with a Locker holds
+// while its producers run.
+const ProduceLease = "scheduler-produce"
+
 // Defaults of a Scheduler's tunables.
 const (
 	DefaultClaimFor    = 5 * time.Minute
 	DefaultPostTimeout = 30 * time.Second
 	DefaultBatch       = 100
 	DefaultMaxAttempts = 6
+	DefaultWorkers     = 8
 	// firstBackoff doubles after each transient failure, up to maxBackoff.
 	firstBackoff = time.Minute
 	maxBackoff   = time.Hour
@@ -125,14 +148,31 @@ type Scheduler struct {
 	PostTimeout time.Duration
 	// Batch is how many rows one claim takes.
 	Batch int
+	// Workers is how many communities' rows of a batch are sent at once;
+	// one community's rows are always sent one after another, in due
+	// order. 1 sends everything in due order.
+	Workers int
 	// MaxAttempts is how many transient failures a row may have before it
 	// is marked failed.
 	MaxAttempts int
 	// Observe, when set, is told each recorded outcome ("sent", "skipped",
 	// "deferred", "retry", "failed", "unknown") with the platform and how
 	// late the row was (now minus its due time), for metrics. It must not
-	// block. Set before first use.
+	// block, and must be safe for concurrent use (Workers call it at
+	// once). Set before first use.
 	Observe func(p bot.Platform, outcome string, lag time.Duration)
+	// Locker, when set, makes RunDue run the producers only while holding
+	// the lease Keys.Lease(ProduceLease), so that of several replicas
+	// ticking together one runs them and the others go straight to
+	// dispatching. It only saves work: when the lease is held elsewhere the
+	// producers are skipped this tick, and when the locker fails they run
+	// anyway, since the outbox's unique slot keys keep repeats harmless.
+	// Dispatching never waits for it (claims carry correctness). Set Locker
+	// and Keys before first use.
+	Locker bot.Locker
+	Keys   bot.Keys
+
+	kick chan struct{}
 }
 
 // New returns a Scheduler enqueueing into and dispatching from store. With
@@ -140,33 +180,80 @@ type Scheduler struct {
 // rows pending for a replica that has one.
 func New(store Store, poster bot.Poster, producers []Producer, clock bot.Clock, log *slog.Logger) *Scheduler {
 	return &Scheduler{store: store, poster: poster, producers: producers, clock: clock, log: log,
-		ClaimFor: DefaultClaimFor, PostTimeout: DefaultPostTimeout, Batch: DefaultBatch, MaxAttempts: DefaultMaxAttempts}
+		ClaimFor: DefaultClaimFor, PostTimeout: DefaultPostTimeout, Batch: DefaultBatch, MaxAttempts: DefaultMaxAttempts, Workers: DefaultWorkers,
+		kick: make(chan struct{}, 1)}
 }
 
 // RunDue runs every producer for now (one's error does not stop the others;
-// each is logged), then dispatches every row due by now, the earliest first,
-// and returns the messages it posted together with the notices for
-// organisers about posts that failed or whose outcome is unknown, in due
-// order. It returns an error only when it could not claim rows; a failure on
-// one row is recorded on that row (or logged) and the others go on.
-//
-// Organiser notices are returned, not posted: the console prints them, and
-// the platform adapters deliver them privately to the organisers.
+// each is logged), then dispatches every row due by now (see Dispatch) and
+// returns the messages it posted, in due order. It returns an error only
+// when it could not claim rows; a failure on one row is recorded on that row
+// (or logged) and the others go on.
 func (s *Scheduler) RunDue(ctx context.Context, now time.Time) ([]bot.Message, error) {
-	for i, p := range s.producers {
-		if err := p.Produce(ctx, now, s.store); err != nil {
-			s.log.Error("scheduler producer failed; the others go on", "producer", i, "type", fmt.Sprintf("%T", p), "err", err)
-		}
-	}
+	s.produce(ctx, now)
+	return s.Dispatch(ctx, now)
+}
+
+// Dispatch sends every outbox row due by now, without running the
+// producers: batches of the earliest due, each community's rows in due
+// order (see Workers). It returns the messages it posted, in due order:
+// public posts, reminders, and the private notices to organisers about
+// posts that failed or whose outcome is unknown (each notice is a row of its
+// own, enqueued when the failure is recorded, and is posted in the same
+// call). With no poster it does nothing. It returns an error only when it
+// could not claim rows. Safe for concurrent use, on any number of replicas.
+func (s *Scheduler) Dispatch(ctx context.Context, now time.Time) ([]bot.Message, error) {
 	if s.poster == nil {
 		return nil, nil
 	}
 	return s.dispatch(ctx, now)
 }
 
-// Run calls RunDue at start and then at the start of every minute, until
-// ctx ends; it returns nil then. A tick still running when the next is due
-// makes that one skip; a panic in a tick is recovered and logged.
+// produce runs the producers for now, under the produce lease when a
+// Locker is set.
+func (s *Scheduler) produce(ctx context.Context, now time.Time) {
+	if len(s.producers) == 0 {
+		return
+	}
+	if s.Locker != nil {
+		lease, ok, err := s.Locker.Acquire(ctx, s.Keys.Lease(ProduceLease), s.ClaimFor)
+		switch {
+		case err != nil:
+			s.log.Warn("scheduler produce lease unavailable; running the producers anyway", "err", err)
+		case !ok:
+			return // another replica runs them this tick
+		default:
+			defer func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+				defer cancel()
+				if err := lease.Release(rctx); err != nil && !errors.Is(err, bot.ErrLeaseLost) {
+					s.log.Warn("releasing the scheduler produce lease failed; it expires by itself", "err", err)
+				}
+			}()
+		}
+	}
+	for i, p := range s.producers {
+		if err := p.Produce(ctx, now, s.store); err != nil {
+			s.log.Error("scheduler producer failed; the others go on", "producer", i, "type", fmt.Sprintf("%T", p), "err", err)
+		}
+	}
+}
+
+// Kick asks a running Run to dispatch due rows now rather than at the next
+// minute, e.g. after a command enqueued a milestone post. It never blocks;
+// kicks that arrive while one is pending are merged into it. Without Run it
+// does nothing useful. Safe for concurrent use.
+func (s *Scheduler) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run calls RunDue at start and then at the start of every minute, and
+// Dispatch whenever Kick is called, until ctx ends; it returns nil then. A
+// tick still running when the next is due makes that one skip; a panic in
+// a tick or a kicked dispatch is recovered and logged.
 func (s *Scheduler) Run(ctx context.Context) error {
 	logger := cronLogger{s.log}
 	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)), cron.WithLogger(logger))
@@ -181,9 +268,27 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	c.Start()
 	c.Entry(id).WrappedJob.Run() // catch up at start, through the same chain
-	<-ctx.Done()
-	<-c.Stop().Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			<-c.Stop().Done()
+			return nil
+		case <-s.kick:
+			s.kicked(ctx)
+		}
+	}
+}
+
+// kicked dispatches once for Kick, recovering a panic.
+func (s *Scheduler) kicked(ctx context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("scheduler kicked dispatch panicked", "panic", fmt.Sprint(r))
+		}
+	}()
+	if _, err := s.Dispatch(ctx, s.clock.Now()); err != nil && ctx.Err() == nil {
+		s.log.Error("scheduler kicked dispatch failed; the next tick tries again", "err", err)
+	}
 }
 
 // cronLogger adapts slog to cron's logger.

@@ -37,25 +37,43 @@ func (s *Store) Enqueue(ctx context.Context, p bot.Post) (bool, error) {
 // insertPost stores p with status (and sentAt, for a post already sent)
 // unless its slot exists, and reports whether it was new.
 func (s *Store) insertPost(ctx context.Context, p bot.Post, status string, sentAt time.Time) (bool, error) {
-	payload, err := json.Marshal(p.Message)
-	if err != nil {
-		return false, fmt.Errorf("store %s post %s: %w", p.Kind, p.SlotKey, err)
-	}
-	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
-		NotAfter: utcPtr(p.NotAfter), Status: status, Payload: string(payload), SentAt: utcPtr(sentAt)}
-	var n int64
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "community_id"}, {Name: "kind"}, {Name: "slot_key"}},
-			DoNothing: true,
-		}).Create(&row)
-		n = res.RowsAffected
-		return res.Error
+	var added bool
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		added, err = insertPostTx(tx, p, status, sentAt)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("store %s post %s: %w", p.Kind, p.SlotKey, err)
 	}
-	return n == 1, nil
+	return added, nil
+}
+
+// insertPostTx is insertPost inside tx.
+func insertPostTx(tx *gorm.DB, p bot.Post, status string, sentAt time.Time) (bool, error) {
+	payload, err := json.Marshal(p.Message)
+	if err != nil {
+		return false, err
+	}
+	row := OutboxPost{CommunityID: int64(p.Community), Kind: string(p.Kind), SlotKey: p.SlotKey, DueAt: utc(p.DueAt),
+		NotAfter: utcPtr(p.NotAfter), Status: status, Payload: string(payload), SentAt: utcPtr(sentAt)}
+	res := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "community_id"}, {Name: "kind"}, {Name: "slot_key"}},
+		DoNothing: true,
+	}).Create(&row)
+	return res.RowsAffected == 1, res.Error
+}
+
+// Enqueued reports whether community c's outbox holds the post of kind for
+// slot, whatever its status. It only reads.
+func (s *Store) Enqueued(ctx context.Context, c bot.CommunityID, kind bot.PostKind, slot string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&OutboxPost{}).Where("community_id = ? AND kind = ? AND slot_key = ?", c, string(kind), slot).
+		Limit(1).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("outbox post %s %s: %w", kind, slot, unavailable(err))
+	}
+	return n > 0, nil
 }
 
 // claimedRow is what a claim returns of each row.
@@ -138,6 +156,8 @@ RETURNING id, community_id, kind, slot_key, due_at, not_after, claim_token, clai
 		}
 		if err := json.Unmarshal([]byte(r.Payload), &c.Message); err != nil {
 			c.Invalid = fmt.Sprintf("its stored message cannot be read: %v", err)
+		} else if c.Message.Visibility == bot.Public && c.Message.Channel.ID == "" {
+			c.Invalid = "it has no channel to post in (set one with /settings celebrations-channel or digest-channel)"
 		}
 		out = append(out, c)
 	}
@@ -160,15 +180,73 @@ func (s *Store) MarkSent(ctx context.Context, id int64, token string, ref bot.Me
 }
 
 // MarkFailed records row id as failed for good with reason, if token holds
-// its claim.
-func (s *Store) MarkFailed(ctx context.Context, id int64, token, reason string, at time.Time) error {
-	return s.finish(ctx, "mark failed", id, token, OutboxFailed, reason, at, nil)
+// its claim, and in the same transaction enqueues notice to each organiser
+// (see scheduler.Store).
+func (s *Store) MarkFailed(ctx context.Context, id int64, token, reason string, at time.Time, notice bot.Message) error {
+	return s.finishNotify(ctx, "mark failed", id, token, OutboxFailed, reason, at, notice)
 }
 
 // MarkUnknown records that whether row id was posted is unknown, with
-// reason, if token holds its claim.
-func (s *Store) MarkUnknown(ctx context.Context, id int64, token, reason string, at time.Time) error {
-	return s.finish(ctx, "mark unknown", id, token, OutboxUnknown, reason, at, nil)
+// reason, if token holds its claim, and in the same transaction enqueues
+// notice to each organiser (see scheduler.Store).
+func (s *Store) MarkUnknown(ctx context.Context, id int64, token, reason string, at time.Time, notice bot.Message) error {
+	return s.finishNotify(ctx, "mark unknown", id, token, OutboxUnknown, reason, at, notice)
+}
+
+// finishNotify is finish, then, in the same transaction, one notice row per
+// organiser of the row's community, unless notice is zero or the row is a
+// notice itself. Each notice's slot key names the row and the organiser,
+// so recording the outcome twice can never notify twice.
+func (s *Store) finishNotify(ctx context.Context, what string, id int64, token, status, reason string, at time.Time, notice bot.Message) error {
+	set := map[string]any{"status": status, "claimed_until": nil, "sending": false, "updated_at": utc(at)}
+	if reason != "" {
+		set["last_error"] = truncate(reason, 2000)
+	}
+	return s.onClaimThen(ctx, what, id, token, nil, set, func(tx *gorm.DB) error {
+		if notice.Title == "" && notice.Text == "" {
+			return nil
+		}
+		var row OutboxPost
+		if err := tx.Select("id", "community_id", "kind").Where("id = ?", id).Take(&row).Error; err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+		if row.Kind == string(scheduler.PostNotice) {
+			return nil
+		}
+		return enqueueNotices(tx, row.CommunityID, id, notice, at)
+	})
+}
+
+// enqueueNotices adds, inside tx, notice for each organiser of community
+// about outbox row id: added organisers, and platform admins when the
+// community counts them as organisers; departed and forgotten members are
+// left out.
+func enqueueNotices(tx *gorm.DB, community, id int64, notice bot.Message, at time.Time) error {
+	var com Community
+	if err := tx.Select("id", "platform", "external_id", "admins_are_organisers").Where("id = ?", community).Take(&com).Error; err != nil {
+		return fmt.Errorf("load community: %w", err)
+	}
+	q := tx.Where(`community_id = ? AND NOT forgotten AND NOT "left"`, community)
+	if com.AdminsAreOrganisers {
+		q = q.Where("(organiser OR platform_admin)")
+	} else {
+		q = q.Where("organiser")
+	}
+	var members []Member
+	if err := q.Order("id").Find(&members).Error; err != nil {
+		return fmt.Errorf("organisers: %w", err)
+	}
+	for _, m := range members {
+		n := notice
+		n.Visibility = bot.Direct
+		n.To = toMember(m, bot.Platform(com.Platform), com.ExternalID)
+		p := bot.Post{Community: bot.CommunityID(community), Kind: scheduler.PostNotice,
+			SlotKey: scheduler.NoticeSlot(id, bot.MemberID(m.ID)), DueAt: at, Message: n}
+		if _, err := insertPostTx(tx, p, OutboxPending, time.Time{}); err != nil {
+			return fmt.Errorf("notice to member %d: %w", m.ID, err)
+		}
+	}
+	return nil
 }
 
 // MarkSkipped records row id as skipped with reason, if token holds its claim.
@@ -211,6 +289,12 @@ func (s *Store) finish(ctx context.Context, what string, id int64, token, status
 // onClaim applies set to row id if it is pending under token (and cond
 // holds), or returns an error wrapping scheduler.ErrClaimLost.
 func (s *Store) onClaim(ctx context.Context, what string, id int64, token string, cond func(*gorm.DB) *gorm.DB, set map[string]any) error {
+	return s.onClaimThen(ctx, what, id, token, cond, set, nil)
+}
+
+// onClaimThen is onClaim, running then (when set) in the same transaction
+// after the row changed.
+func (s *Store) onClaimThen(ctx context.Context, what string, id int64, token string, cond func(*gorm.DB) *gorm.DB, set map[string]any, then func(*gorm.DB) error) error {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&OutboxPost{}).Where("id = ? AND claim_token = ? AND status = ?", id, token, OutboxPending)
 		if cond != nil {
@@ -222,6 +306,9 @@ func (s *Store) onClaim(ctx context.Context, what string, id int64, token string
 		}
 		if res.RowsAffected == 0 {
 			return scheduler.ErrClaimLost
+		}
+		if then != nil {
+			return then(tx)
 		}
 		return nil
 	})

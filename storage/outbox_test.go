@@ -109,7 +109,7 @@ func TestClaimTakeoverAndTokenChecks(t *testing.T) {
 		}
 		for _, mark := range []func() error{
 			func() error { return s.MarkSent(ctx, id, "old", bot.MessageRef{Channel: "C1", ID: "1"}, outboxT0) },
-			func() error { return s.MarkFailed(ctx, id, "old", "x", outboxT0) },
+			func() error { return s.MarkFailed(ctx, id, "old", "x", outboxT0, bot.Message{}) },
 			func() error { return s.Retry(ctx, id, "old", outboxT0, outboxT0, "x") },
 			func() error { return s.Defer(ctx, id, "old", outboxT0, outboxT0, "x") },
 		} {
@@ -164,7 +164,7 @@ func TestRetryDeferAndLastFailure(t *testing.T) {
 		if row := outboxRow(t, s, c, "one"); row.Attempts != 1 || row.Status != OutboxPending {
 			t.Fatalf("after defer: %+v", row)
 		}
-		if err := s.MarkFailed(ctx, claimed[0].ID, "t2", "channel gone", outboxT0.Add(time.Hour)); err != nil {
+		if err := s.MarkFailed(ctx, claimed[0].ID, "t2", "channel gone", outboxT0.Add(time.Hour), bot.Message{}); err != nil {
 			t.Fatal(err)
 		}
 		f, ok, err := s.LastFailure(ctx, c)

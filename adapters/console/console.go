@@ -19,10 +19,13 @@ type Organisers interface {
 	SetOrganiser(ctx context.Context, c bot.CommunityID, m bot.MemberID, on bool) error
 }
 
-// Scheduler runs what fell due up to now; the console calls it after
-// !advance. It may be nil until a scheduler exists.
+// Scheduler runs what fell due up to now; the console calls RunDue at each
+// tick of !advance, and Dispatch after each command, so posts a command
+// enqueued (milestone celebrations) print right after its reply. It may be
+// nil.
 type Scheduler interface {
 	RunDue(ctx context.Context, now time.Time) ([]bot.Message, error)
+	Dispatch(ctx context.Context, now time.Time) ([]bot.Message, error)
 }
 
 // Community is the console's one community.
@@ -128,6 +131,20 @@ func (c *Console) send(ctx context.Context, req bot.Request) {
 	req.Channel = bot.ChannelRef{ID: c.channel, Name: c.channel}
 	req.Time = c.clock.Now()
 	c.print(c.engine.Do(ctx, req).Messages)
+	c.dispatch(ctx)
+}
+
+// dispatch posts what is due now without running the scheduled jobs (those
+// run on !advance), as a live deployment's kicked scheduler would.
+func (c *Console) dispatch(ctx context.Context) {
+	if c.sched == nil {
+		return
+	}
+	ms, err := c.sched.Dispatch(ctx, c.clock.Now())
+	if err != nil {
+		c.note("error: %v", err)
+	}
+	c.print(ms)
 }
 
 func (c *Console) print(ms []bot.Message) {

@@ -303,12 +303,15 @@ func (h handlers) edit(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		}
 	}
 	e.DueAt = c.Date("by")
-	g, reached, err := h.s.EditGoal(ctx, c.Actor.Community, g.ID, e, c.Now)
+	// Milestones the edit reaches are celebrated through the outbox, in the
+	// edit's transaction; the reply only says so.
+	g, reached, err := h.s.EditGoal(WithPostChannel(ctx, c.Req.Channel), c.Actor.Community, g.ID, e, c.Now)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("edit goal: %w", err)
 	}
-	m := bot.Message{Title: "Goal updated: " + g.Title, Progress: []bot.Progress{progressOf(g, c.Now, c.Loc)}}
-	return bot.Reply{Messages: append([]bot.Message{m}, MilestoneMessages(g, reached)...)}, nil
+	m := bot.Message{Title: "Goal updated: " + g.Title, Progress: []bot.Progress{progressOf(g, c.Now, c.Loc)},
+		Text: Unlocked(g, reached, c.Actor.Settings.CelebrationsChannel)}
+	return bot.Reply{Messages: []bot.Message{m}}, nil
 }
 
 func (h handlers) setClosed(ctx context.Context, c *bot.Call, closed bool) (bot.Reply, error) {
@@ -334,7 +337,9 @@ func (h handlers) setClosed(ctx context.Context, c *bot.Call, closed bool) (bot.
 	return bot.Say(fmt.Sprintf("Reopened %s; it takes pledges and logs again.", g.Label())), nil
 }
 
-// MilestoneMessages returns one public milestone post per threshold reached.
+// MilestoneMessages returns one public milestone post per threshold reached,
+// without a channel. Storage enqueues each in the outbox when it records the
+// milestone (see WithPostChannel).
 func MilestoneMessages(g Goal, thresholds []int) []bot.Message {
 	var out []bot.Message
 	for _, t := range thresholds {

@@ -273,7 +273,7 @@ func (h handlers) done(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	case p.Goal.Closed:
 		return bot.Reply{}, closedErr(p.Goal)
 	}
-	done, pr, err := h.s.FulfilPledge(ctx, c.Actor.Community, c.Actor.Member.ID, no, amount, c.Now)
+	done, pr, err := h.s.FulfilPledge(goal.WithPostChannel(ctx, c.Req.Channel), c.Actor.Community, c.Actor.Member.ID, no, amount, c.Now)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return bot.Reply{}, notYours(no)
@@ -291,15 +291,21 @@ func (h handlers) done(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		text += fmt.Sprintf(", %s still open", done.Open().WithUnit(u))
 	}
 	text += "."
-	return progressReply(text, pr), nil
+	return progressReply(text, pr, c.Actor.Settings.CelebrationsChannel), nil
 }
 
-// progressReply is the private answer with the goal's new progress, and a
-// public post for each milestone reached.
-func progressReply(text string, pr Progress) bot.Reply {
+// progressReply is the private answer with the goal's new progress, naming
+// the milestones reached. Their public celebrations are not in the reply:
+// storage enqueued them in the outbox in the change's own transaction (see
+// goal.WithPostChannel), so a crash after the commit cannot lose them and a
+// retry cannot double them; the scheduler posts them.
+func progressReply(text string, pr Progress, celebrations bot.ChannelRef) bot.Reply {
 	g := pr.Goal
+	if u := goal.Unlocked(g, pr.Milestones, celebrations); u != "" {
+		text += "\n" + u
+	}
 	m := bot.Message{Text: text, Progress: []bot.Progress{{Label: g.Label(), Done: g.Progress, Target: g.Target, Unit: g.Unit}}}
-	return bot.Reply{Messages: append([]bot.Message{m}, goal.MilestoneMessages(g, pr.Milestones)...)}
+	return bot.Reply{Messages: []bot.Message{m}}
 }
 
 func (h handlers) cancel(ctx context.Context, c *bot.Call) (bot.Reply, error) {
@@ -330,14 +336,14 @@ func (h handlers) log(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	pr, err := h.s.AddLog(ctx, c.Actor.Community, c.Actor.Member.ID, g.ID, amount, note, c.Now)
+	pr, err := h.s.AddLog(goal.WithPostChannel(ctx, c.Req.Channel), c.Actor.Community, c.Actor.Member.ID, g.ID, amount, note, c.Now)
 	if errors.Is(err, goal.ErrClosed) {
 		return bot.Reply{}, closedErr(g)
 	}
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("log: %w", err)
 	}
-	return progressReply(fmt.Sprintf("Logged %s to %s. /log undo takes it back.", amount.WithUnit(g.Unit), g.Label()), pr), nil
+	return progressReply(fmt.Sprintf("Logged %s to %s. /log undo takes it back.", amount.WithUnit(g.Unit), g.Label()), pr, c.Actor.Settings.CelebrationsChannel), nil
 }
 
 func (h handlers) undo(ctx context.Context, c *bot.Call) (bot.Reply, error) {
@@ -352,5 +358,5 @@ func (h handlers) undo(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 	if g.ID == 0 {
 		return bot.Say(text + "."), nil
 	}
-	return progressReply(fmt.Sprintf("%s to %s.", text, g.Label()), Progress{Goal: g}), nil
+	return progressReply(fmt.Sprintf("%s to %s.", text, g.Label()), Progress{Goal: g}, bot.ChannelRef{}), nil
 }

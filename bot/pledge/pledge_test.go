@@ -2,21 +2,28 @@ package pledge_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/bot/goal"
+	"github.com/missionbot/missionbot/bot/mission"
 	"github.com/missionbot/missionbot/bot/pledge"
 	"github.com/missionbot/missionbot/bot/recognition"
 	"github.com/missionbot/missionbot/internal/missiontest"
+	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
 )
 
 var areas = []missiontest.Register{
 	func(e *bot.Engine, s *storage.Store) { goal.Register(e, s) },
 	func(e *bot.Engine, s *storage.Store) { pledge.Register(e, s) },
+	func(e *bot.Engine, s *storage.Store) { mission.Register(e, s) },
 }
 
 // setup creates the goal plant-1000-trees (#1) as organiser olive.
@@ -35,6 +42,34 @@ func milestones(t *testing.T, h *missiontest.H) int64 {
 	return n
 }
 
+// celebrated posts what the outbox holds due now through the console
+// poster, as the scheduler would, and returns each post as "#channel text".
+func celebrated(t *testing.T, h *missiontest.H) []string {
+	t.Helper()
+	sc := scheduler.New(h.Store, scheduler.NewConsolePoster(), nil, h.Clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ms, err := sc.Dispatch(context.Background(), h.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		if m.Visibility != bot.Public || m.Kind != bot.PostMilestone {
+			t.Fatalf("posted %+v, want a public milestone post", m)
+		}
+		out[i] = "#" + m.Channel.Name + " " + m.Text
+	}
+	return out
+}
+
+// mustCelebrate checks that exactly want were posted, in order.
+func mustCelebrate(t *testing.T, h *missiontest.H, want ...string) {
+	t.Helper()
+	got := celebrated(t, h)
+	if !slices.Equal(got, want) {
+		t.Fatalf("celebrations posted:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestPledgeFlow(t *testing.T) {
 	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
 		setup(t, h)
@@ -46,9 +81,11 @@ func TestPledgeFlow(t *testing.T) {
 		h.Run("alice", "/pledge done #1 4").MustPrivate(t, "Pledge #1: 4 trees of 10 trees fulfilled, 6 trees still open", "4 / 1,000 trees")
 		h.Run("alice", "/pledge done 2 0.25").MustPrivate(t, "0.25 trees of 2.5 trees", "4.25 / 1,000 trees")
 		h.Run("alice", "/pledge cancel #2").MustPrivate(t, "Cancelled 2.25 trees of pledge #2", "0.25 trees you fulfilled still counts")
-		out := h.Run("bob", "/pledge done #3").MustPrivate(t, "300 trees of 300 trees fulfilled", "304.25 / 1,000 trees")
-		out.MustPublic(t, "🎉 Plant 1000 trees reached 25% — 304.25 / 1,000 trees!")
+		h.Run("bob", "/pledge done #3").MustPrivate(t, "300 trees of 300 trees fulfilled", "304.25 / 1,000 trees",
+			"You unlocked the 25% milestone of Plant 1000 trees! The celebration is posted in this channel.").MustNoPublic(t)
+		mustCelebrate(t, h, "#general 🎉 Plant 1000 trees reached 25% — 304.25 / 1,000 trees!")
 		h.Run("alice", "/pledge done #1").MustPrivate(t, "10 trees of 10 trees fulfilled", "310.25 / 1,000 trees").MustNoPublic(t)
+		mustCelebrate(t, h)
 		h.Run("alice", "/pledge list").MustPrivate(t, "#1 10 trees", "· fulfilled", "#2 2.5 trees", "0.25 trees fulfilled, 2.25 trees cancelled · cancelled")
 		show := h.Run("carol", "/goal show plant").MustPrivate(t, "310.25 trees of 1,000 trees (31%)",
 			"Pledged: 310.25 trees, 310.25 trees fulfilled, 0 trees still open", "1. alice — 10.25 trees")
@@ -80,18 +117,19 @@ func TestLogAndMilestones(t *testing.T) {
 		h.Run("alice", "/log 2.5 trees to plant-1000-trees by the river").MustPrivate(t, "Logged 2.5 trees", "2.5 / 1,000 trees").MustNoPublic(t)
 		h.Run("alice", "/log 0.25 to plant").MustPrivate(t, "2.75 / 1,000 trees")
 		// Crossing 25 and 50 at once posts both, once each.
-		out := h.Run("bob", "/log 597.25 trees to plant-1000-trees")
-		out.MustPrivate(t, "600 / 1,000 trees").MustPublic(t, "reached 25% — 600 / 1,000 trees!", "reached 50% — 600 / 1,000 trees!")
-		if strings.Contains(out.Public, "75%") || len(out.Reply.Messages) != 3 {
-			t.Fatalf("want exactly two milestone posts:\n%s", out.All)
-		}
+		h.Run("olive", "/settings celebrations-channel #wins").MustPrivate(t, "wins")
+		h.Run("bob", "/log 597.25 trees to plant-1000-trees").MustPrivate(t, "600 / 1,000 trees",
+			"You unlocked the 25%, 50% milestones of Plant 1000 trees! The celebration is posted in #wins.").MustNoPublic(t)
+		mustCelebrate(t, h, "#wins 🎉 Plant 1000 trees reached 25% — 600 / 1,000 trees!", "#wins 🎉 Plant 1000 trees reached 50% — 600 / 1,000 trees!")
 		// Down below 50 % and up again: no second post.
 		h.Run("bob", "/log undo").MustPrivate(t, "Removed your log of 597.25 trees", "2.75 / 1,000 trees").MustNoPublic(t)
 		h.Run("bob", "/log 600 trees").MustPrivate(t, "602.75 / 1,000 trees").MustNoPublic(t)
 		if n := milestones(t, h); n != 2 {
 			t.Fatalf("milestones = %d, want 2", n)
 		}
-		h.Run("bob", "/log 397.25").MustPublic(t, "reached 75% — 1,000 / 1,000 trees!", "reached 100% — 1,000 / 1,000 trees!")
+		mustCelebrate(t, h)
+		h.Run("bob", "/log 397.25").MustPrivate(t, "unlocked the 75%, 100% milestones").MustNoPublic(t)
+		mustCelebrate(t, h, "#wins 🎉 Plant 1000 trees reached 75% — 1,000 / 1,000 trees!", "#wins 🎉 Plant 1000 trees reached 100% — 1,000 / 1,000 trees!")
 		if n := milestones(t, h); n != 4 {
 			t.Fatalf("milestones = %d, want 4", n)
 		}
@@ -107,11 +145,14 @@ func TestLogAndMilestones(t *testing.T) {
 func TestEditCrossesMilestones(t *testing.T) {
 	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
 		setup(t, h)
-		h.Run("alice", "/log 300 trees").MustPublic(t, "reached 25%")
-		h.Run("olive", "/goal edit plant target 500").MustPrivate(t, "300 / 500 trees").
-			MustPublic(t, "reached 50% — 300 / 500 trees!")
+		h.Run("alice", "/log 300 trees").MustPrivate(t, "unlocked the 25% milestone")
+		mustCelebrate(t, h, "#general 🎉 Plant 1000 trees reached 25% — 300 / 1,000 trees!")
+		h.Run("olive", "/goal edit plant target 500").MustPrivate(t, "300 / 500 trees", "unlocked the 50% milestone").MustNoPublic(t)
+		mustCelebrate(t, h, "#general 🎉 Plant 1000 trees reached 50% — 300 / 500 trees!")
 		h.Run("olive", "/goal edit plant target 2000").MustNoPublic(t)
-		h.Run("olive", "/goal edit plant target 400").MustPublic(t, "reached 75%")
+		mustCelebrate(t, h)
+		h.Run("olive", "/goal edit plant target 400").MustPrivate(t, "unlocked the 75% milestone")
+		mustCelebrate(t, h, "#general 🎉 Plant 1000 trees reached 75% — 300 / 400 trees!")
 		if n := milestones(t, h); n != 3 {
 			t.Fatalf("milestones = %d, want 3", n)
 		}
@@ -269,5 +310,53 @@ func TestUndoneLogIsNotActivity(t *testing.T) {
 		if count("activities") != 1 || count("member_weeks") != 1 {
 			t.Fatalf("the pledge's activity must stay: %d activities, %d weeks", count("activities"), count("member_weeks"))
 		}
+	})
+}
+
+// TestConcurrentLogsCrossingHalfwayCelebrateOnce: two members log at the
+// same moment, each taking the goal past 50 %; the milestone is recorded
+// once, its post enqueued once (in that transaction), and posted once.
+func TestConcurrentLogsCrossingHalfwayCelebrateOnce(t *testing.T) {
+	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
+		setup(t, h)
+		h.Run("alice", "/log 260 trees").MustPrivate(t, "unlocked the 25% milestone")
+		mustCelebrate(t, h, "#general 🎉 Plant 1000 trees reached 25% — 260 / 1,000 trees!")
+		// Requests built first (the harness numbers them), run together.
+		reqs := []bot.Request{h.Request("bob", "/log 240 trees"), h.Request("carol", "/log 240 trees")}
+		replies := make([]bot.Reply, len(reqs))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, r := range reqs {
+			wg.Go(func() {
+				<-start
+				replies[i] = h.Engine.Do(context.Background(), r)
+			})
+		}
+		close(start)
+		wg.Wait()
+		unlocked := 0
+		for _, r := range replies {
+			if len(r.Messages) != 1 || r.Messages[0].Visibility != bot.Private {
+				t.Fatalf("reply %+v; want one private message", r)
+			}
+			if strings.Contains(r.Messages[0].Text, "unlocked the 50% milestone") {
+				unlocked++
+			}
+		}
+		if unlocked != 1 {
+			t.Fatalf("%d replies say they unlocked 50%%, want 1", unlocked)
+		}
+		var rows int64
+		if err := h.Store.DB().Model(&storage.OutboxPost{}).Where("kind = ? AND slot_key LIKE ?", bot.PostMilestone, "%:50").Count(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rows != 1 {
+			t.Fatalf("%d outbox rows for 50%%, want 1", rows)
+		}
+		posted := celebrated(t, h)
+		if len(posted) != 1 || !strings.Contains(posted[0], "reached 50% — 500 / 1,000 trees!") {
+			t.Fatalf("posted %q; want the 50%% celebration once", posted)
+		}
+		mustCelebrate(t, h)
 	})
 }

@@ -510,7 +510,7 @@ func (h *handlers) hours(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		}
 		entry.GoalID = g.ID
 	}
-	r, err := h.s.LogHours(ctx, c.Actor.Community, entry)
+	r, err := h.s.LogHours(goal.WithPostChannel(ctx, c.Req.Channel), c.Actor.Community, entry)
 	if errors.Is(err, ErrGoalClosed) {
 		return bot.Reply{}, bot.Userf(ex, "%s is closed; /goal lists open goals.", t.goal.Label())
 	}
@@ -524,7 +524,6 @@ func (h *handlers) hours(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		return bot.Reply{}, fmt.Errorf("log hours: %w", err)
 	}
 	msg := bot.Message{Text: fmt.Sprintf("Logged %s. Thank you!", amt.WithUnit(hoursUnit(amt)))}
-	reply := bot.Reply{}
 	switch {
 	case t.opp != nil:
 		msg.Text = fmt.Sprintf("Logged %s for %s. Thank you!", amt.WithUnit(hoursUnit(amt)), label(*t.opp, c.Loc))
@@ -532,11 +531,13 @@ func (h *handlers) hours(ctx context.Context, c *bot.Call) (bot.Reply, error) {
 		g := *t.goal
 		msg.Text = fmt.Sprintf("Logged %s toward %s. Thank you!", amt.WithUnit(hoursUnit(amt)), g.Label())
 		msg.Progress = []bot.Progress{{Label: g.Title, Done: r.Progress, Target: g.Target, Unit: g.Unit}}
-		for _, th := range r.Thresholds {
-			reply = reply.Add(milestone(g, th, r.Progress))
+		// The celebrations themselves are in the outbox, enqueued with the
+		// hours in one transaction; the scheduler posts them.
+		if u := goal.Unlocked(g, r.Thresholds, c.Actor.Settings.CelebrationsChannel); u != "" {
+			msg.Text += "\n" + u
 		}
 	}
-	return bot.Reply{Messages: append([]bot.Message{msg}, reply.Messages...)}, nil
+	return bot.Reply{Messages: []bot.Message{msg}}, nil
 }
 
 func hoursUnit(a bot.Amount) string {
@@ -544,20 +545,6 @@ func hoursUnit(a bot.Amount) string {
 		return "hour"
 	}
 	return "hours"
-}
-
-// milestone is the public celebration of g crossing threshold percent.
-func milestone(g goal.Goal, threshold int, progress bot.Amount) bot.Message {
-	title := fmt.Sprintf("🎯 %s is %d%% of the way there!", g.Title, threshold)
-	if threshold >= 100 {
-		title = fmt.Sprintf("🏆 %s reached its target!", g.Title)
-	}
-	return bot.Message{
-		Visibility: bot.Public,
-		Kind:       bot.PostMilestone,
-		Title:      title,
-		Progress:   []bot.Progress{{Label: g.Title, Done: progress, Target: g.Target, Unit: g.Unit}},
-	}
 }
 
 // target resolves what "for <x>" names: an opportunity or a goal. An exact

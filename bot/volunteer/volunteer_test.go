@@ -252,19 +252,12 @@ func TestHours(t *testing.T) {
 		h.Run("olive", `/goal create "Plant trees" 100 trees`)
 
 		h.Run("alice", "/volunteer hours 2.5").MustPrivate(t, "Logged 2.5 hours.")
-		out := h.Run("alice", "/volunteer hours 3h for hours")
-		out.MustPrivate(t, "Logged 3 hours toward Volunteer hours (hours)", "3 / 10 hours").
-			MustPublic(t, "Volunteer hours is 25% of the way there!")
-		for _, m := range out.Reply.Messages {
-			if m.Visibility == bot.Public && m.Kind != bot.PostMilestone {
-				t.Fatalf("milestone post kind %q", m.Kind)
-			}
-		}
+		h.Run("alice", "/volunteer hours 3h for hours").
+			MustPrivate(t, "Logged 3 hours toward Volunteer hours (hours)", "3 / 10 hours", "unlocked the 25% milestone").MustNoPublic(t)
+		mustMilestonePosts(t, h, "25")
 		h.Run("bob", "/volunteer hours 1 for volunteer").MustPrivate(t, "Logged 1 hour toward", "4 / 10 hours").MustNoPublic(t)
-		out = h.Run("bob", "/volunteer hours 6 for hours")
-		if strings.Contains(out.Public, "25%") || !strings.Contains(out.Public, "50%") || !strings.Contains(out.Public, "75%") || !strings.Contains(out.Public, "reached its target") {
-			t.Fatalf("milestones from 40%% to 100%%:\n%s", out.All)
-		}
+		h.Run("bob", "/volunteer hours 6 for hours").MustPrivate(t, "unlocked the 50%, 75%, 100% milestones").MustNoPublic(t)
+		mustMilestonePosts(t, h, "25", "50", "75", "100")
 		var progress int64
 		h.Store.DB().Raw("SELECT progress FROM goals WHERE slug = 'hours'").Scan(&progress)
 		if progress != 1000 {
@@ -588,7 +581,26 @@ func TestHoursTowardMultiWordHoursGoal(t *testing.T) {
 	missiontest.Each(t, areas, func(t *testing.T, h *missiontest.H) {
 		h.Organiser("olive")
 		h.Run("olive", `/goal create "Service" 8 "hours of service"`).MustPrivate(t, "Service")
-		h.Run("alice", "/volunteer hours 2 for service").MustPrivate(t, "Logged 2 hours toward Service", "2 / 8 hours of service").
-			MustPublic(t, "Service is 25% of the way there!")
+		h.Run("alice", "/volunteer hours 2 for service").MustPrivate(t, "Logged 2 hours toward Service", "2 / 8 hours of service",
+			"unlocked the 25% milestone").MustNoPublic(t)
+		mustMilestonePosts(t, h, "25")
 	})
+}
+
+// mustMilestonePosts checks that the outbox holds exactly one milestone
+// post per threshold given (a slot key ends in ":<threshold>"), in order.
+func mustMilestonePosts(t *testing.T, h *missiontest.H, thresholds ...string) {
+	t.Helper()
+	var slots []string
+	if err := h.Store.DB().Raw("SELECT slot_key FROM outbox_posts WHERE kind = 'milestone' ORDER BY id").Scan(&slots).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(slots) != len(thresholds) {
+		t.Fatalf("milestone posts in the outbox: %v, want thresholds %v", slots, thresholds)
+	}
+	for i, th := range thresholds {
+		if !strings.HasSuffix(slots[i], ":"+th) {
+			t.Fatalf("milestone posts in the outbox: %v, want thresholds %v", slots, thresholds)
+		}
+	}
 }

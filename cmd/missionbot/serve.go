@@ -231,7 +231,6 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 
 	engine := app.Engine(store, bot.SystemClock{}, log)
 	engine.UseCoordination(coord, store, floodRate())
-	engine.Observe(observe(m))
 
 	srv := server.New(cfg.HTTP.Addr, log, m, checks...)
 	srv.DrainTimeout = drain
@@ -262,6 +261,10 @@ func newService(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *s
 	}
 	sched := scheduler.New(store, poster, app.Producers(store), bot.SystemClock{}, log)
 	sched.Observe = observePosts(m)
+	// One replica at a time runs the producers; every replica dispatches.
+	sched.Locker, sched.Keys = coord, coord.Keys()
+	// What a command enqueued (a milestone celebration) goes out at once.
+	engine.Observe(app.KickAfterCommands(observe(m), sched))
 	svc := &service{log: log, store: store, coord: coord, engine: engine, metrics: m, server: srv, sched: sched}
 	for _, a := range adapters {
 		svc.adapters = append(svc.adapters, a)

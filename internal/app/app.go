@@ -47,3 +47,24 @@ func Producers(s *storage.Store) []scheduler.Producer {
 		scheduler.NewRetention(s),
 	}
 }
+
+// Kicker is what KickAfterCommands needs of the scheduler.
+type Kicker interface{ Kick() }
+
+// KickAfterCommands returns an engine observer that passes each
+// observation to next (when set) and then, after a command that succeeded,
+// kicks k, so what the command enqueued in the outbox (a milestone
+// celebration) is posted within moments rather than at the next minute's
+// tick. It never blocks: kicks merge while one is pending.
+//
+//	engine.Observe(app.KickAfterCommands(observe(m), sched))
+func KickAfterCommands(next bot.Observer, k Kicker) bot.Observer {
+	return func(o bot.Observation) {
+		if next != nil {
+			next(o)
+		}
+		if o.Outcome == bot.OutcomeOK {
+			k.Kick()
+		}
+	}
+}
