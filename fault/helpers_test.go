@@ -19,7 +19,7 @@ import (
 // These tests check the suite's own tools; they need no server and always run.
 
 func TestSignSlackMatchesSlacksWorkedExample(t *testing.T) {
-	raw, err := os.ReadFile("../../shared/testdata/slack/slack_signing_vector.txt")
+	raw, err := os.ReadFile("../testdata/platforms/slack/slack_signing_vector.txt")
 	if err != nil {
 		t.Skipf("Slack's signing vector is not here: %v", err)
 	}

@@ -19,11 +19,11 @@ import (
 
 func TestPingAnswersPong(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	ping, err := os.ReadFile("/work/shared/testdata/discord/discord_ping.json")
+	ping, err := os.ReadFile("../../testdata/platforms/discord/discord_ping.json")
 	if err != nil {
 		t.Skipf("testdata: %v", err)
 	}
-	want, err := os.ReadFile("/work/shared/testdata/discord/discord_pong_response.json")
+	want, err := os.ReadFile("../../testdata/platforms/discord/discord_pong_response.json")
 	if err != nil {
 		t.Skipf("testdata: %v", err)
 	}

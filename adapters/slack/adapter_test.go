@@ -142,7 +142,7 @@ func TestRefusedRequestsStoreNothing(t *testing.T) {
 
 func TestURLVerificationAndSSLCheck(t *testing.T) {
 	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
-	raw, err := os.ReadFile("/work/shared/testdata/slack/slack_url_verification.json")
+	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_url_verification.json")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -154,7 +154,7 @@ func TestURLVerificationAndSSLCheck(t *testing.T) {
 	if status != 200 || len(body) != 0 {
 		t.Fatalf("ssl_check: %d %q", status, body)
 	}
-	rl, err := os.ReadFile("/work/shared/testdata/slack/slack_app_rate_limited.json")
+	rl, err := os.ReadFile("../../testdata/platforms/slack/slack_app_rate_limited.json")
 	if err == nil {
 		if status, _ := h.post("/slack/events", "application/json", rl, nil); status != 200 {
 			t.Fatalf("app_rate_limited: %d", status)
@@ -163,7 +163,7 @@ func TestURLVerificationAndSSLCheck(t *testing.T) {
 }
 
 func TestAppMentionAnswersHelpPrivately(t *testing.T) {
-	raw, err := os.ReadFile("/work/shared/testdata/slack/slack_event_app_mention.json")
+	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_event_app_mention.json")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -451,5 +451,80 @@ func TestExportIsUploadedPrivately(t *testing.T) {
 	}
 	if msgs := h.fake.Messages("C0GENERAL"); len(msgs) != 0 {
 		t.Fatalf("export posted in the channel: %+v", msgs)
+	}
+}
+
+// button is a button as Slack shows it in a rendered answer.
+type button struct {
+	ActionID string `json:"action_id"`
+	Value    string `json:"value"`
+	Text     struct {
+		Text string `json:"text"`
+	} `json:"text"`
+}
+
+// firstButton is the first button of r.
+func firstButton(t *testing.T, r *answer) button {
+	t.Helper()
+	var blocks []struct {
+		Elements []button `json:"elements"`
+	}
+	_ = json.Unmarshal(r.Blocks, &blocks)
+	for _, bl := range blocks {
+		for _, e := range bl.Elements {
+			if e.ActionID != "" {
+				return e
+			}
+		}
+	}
+	t.Fatalf("no button in %s", r.Blocks)
+	return button{}
+}
+
+// press clicks b as Slack sends it (action_id, value and label).
+func press(h *harness, user, trigger string, b button, responseID string) {
+	h.t.Helper()
+	status, body := h.interact(map[string]any{"type": "block_actions", "trigger_id": trigger,
+		"team": map[string]any{"id": fakeslack.Team, "domain": "greens"}, "user": map[string]any{"id": user, "name": strings.ToLower(user), "team_id": fakeslack.Team},
+		"channel": map[string]any{"id": "C0GENERAL", "name": "general"}, "container": map[string]any{"type": "message", "channel_id": "C0GENERAL", "message_ts": "1.2"},
+		"response_url": h.fake.ResponseURL(responseID),
+		"actions":      []map[string]any{{"type": "button", "block_id": "b1", "action_id": b.ActionID, "value": b.Value, "action_ts": "1.3", "text": map[string]any{"type": "plain_text", "text": b.Text.Text}}}})
+	if status != 200 || len(body) != 0 {
+		h.t.Fatalf("click answered %d %s", status, body)
+	}
+}
+
+func TestPledgeModalAsksTheCoresQuestion(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
+	admins(h)
+	createGoal(t, h)
+	b := firstButton(t, h.command(alice, "goal", "show plant-1000-trees"))
+	press(h, alice, "trig.q1", b, "q1")
+	views := h.fake.Views()
+	if len(views) != 1 {
+		t.Fatalf("views.open calls %+v (the fake refuses a modal over Slack's limits)", views)
+	}
+	var view struct {
+		Title  struct{ Text string } `json:"title"`
+		Blocks []struct {
+			Label   struct{ Text string } `json:"label"`
+			Element struct {
+				Placeholder *struct{ Text string } `json:"placeholder"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(views[0].View, &view); err != nil || len(view.Blocks) != 1 {
+		t.Fatalf("modal %s: %v", views[0].View, err)
+	}
+	if view.Title.Text != "Pledge" || view.Blocks[0].Label.Text != "How much will you pledge?" ||
+		view.Blocks[0].Element.Placeholder == nil || view.Blocks[0].Element.Placeholder.Text != "e.g. 10 trees" {
+		t.Fatalf("modal shows title %q, label %q, placeholder %+v", view.Title.Text, view.Blocks[0].Label.Text, view.Blocks[0].Element.Placeholder)
+	}
+	// A button rendered before its value carried the Input still opens a form.
+	old := b
+	old.Value, _ = ButtonAction(b.ActionID)
+	press(h, alice, "trig.q2", old, "q2")
+	if views := h.fake.Views(); len(views) != 2 || !strings.Contains(string(views[1].View), "Your answer") {
+		t.Fatalf("old button's modal %+v", views)
 	}
 }

@@ -68,7 +68,7 @@ func TestCommandRequestNeedsTeamUserCommand(t *testing.T) {
 }
 
 func TestSlashFormFromSlacksExample(t *testing.T) {
-	raw, err := os.ReadFile("/work/shared/testdata/slack/slack_slash_command.form.txt")
+	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_slash_command.form.txt")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -143,7 +143,7 @@ func TestEventRequests(t *testing.T) {
 }
 
 func TestAppMentionFromSlacksExample(t *testing.T) {
-	raw, err := os.ReadFile("/work/shared/testdata/slack/slack_event_app_mention.json")
+	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_event_app_mention.json")
 	if err != nil {
 		t.Skip(err)
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 func TestSocketModeSlashCommandRoundTrip(t *testing.T) {
-	raw, err := os.ReadFile("/work/shared/testdata/slack/slack_socket_mode_slash_command_envelope.json")
+	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_socket_mode_slash_command_envelope.json")
 	if err != nil {
 		t.Skip(err)
 	}

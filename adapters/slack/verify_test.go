@@ -15,7 +15,7 @@ import (
 // slackVector reads Slack's worked signing example from the shared testdata.
 func slackVector(t *testing.T) map[string]string {
 	t.Helper()
-	f, err := os.Open("/work/shared/testdata/slack/slack_signing_vector.txt")
+	f, err := os.Open("../../testdata/platforms/slack/slack_signing_vector.txt")
 	if err != nil {
 		t.Skipf("signing vector not available: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 // readVector reads key=value lines of Slack's worked signing example.
 func readVector(t *testing.T) map[string]string {
 	t.Helper()
-	f, err := os.Open("../../../shared/testdata/slack/slack_signing_vector.txt")
+	f, err := os.Open("../../testdata/platforms/slack/slack_signing_vector.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func readVector(t *testing.T) map[string]string {
 
 func TestSlackSignatureMatchesSlacksWorkedExample(t *testing.T) {
 	v := readVector(t)
-	body, err := os.ReadFile("../../../shared/testdata/slack/slack_signing_vector.body.txt")
+	body, err := os.ReadFile("../../testdata/platforms/slack/slack_signing_vector.body.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
