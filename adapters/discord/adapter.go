@@ -249,7 +249,9 @@ func (a *Adapter) guildInfo(ctx context.Context, guildID string) guildInfo {
 	fctx, cancel := context.WithTimeout(ctx, guildFetch)
 	defer cancel()
 	info, ttl := guildInfo{}, guildCacheTTL
-	if g, err := a.session.Guild(guildID, discordgo.WithContext(fctx)); err != nil {
+	// No retries: discordgo would sleep out a 429's retry_after (or a 502)
+	// ignoring fctx, holding the interaction past its 3 seconds.
+	if g, err := a.session.Guild(guildID, discordgo.WithContext(fctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0)); err != nil {
 		a.log.Debug("discord guild fetch failed", "guild", guildID, "err", scrub(err, a.cfg.BotToken))
 		ttl = guildMissTTL
 	} else {

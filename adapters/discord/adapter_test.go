@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -51,6 +50,7 @@ type env struct {
 	engine   *bot.Engine
 	gate     *gateCoord
 	rejected *reasons
+	logs     *lockedBuffer
 	n        atomic.Int64
 }
 
@@ -118,7 +118,8 @@ func newEnvOn(t testing.TB, s *storage.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &lockedBuffer{b: &bytes.Buffer{}}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clock := bot.NewManualClock(time.Now())
 	fake := fakediscord.New(t)
 	fake.SetGuild(&discordgo.Guild{ID: testGuild, Name: "Green Streets", OwnerID: olive})
@@ -138,7 +139,7 @@ func newEnvOn(t testing.TB, s *storage.Store, opts ...envOption) *env {
 	}
 	mux := http.NewServeMux()
 	a.Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
-	e := &env{t: t, store: s, fake: fake, a: a, mux: mux, priv: priv, clock: clock, engine: engine, gate: gate, rejected: rej}
+	e := &env{t: t, store: s, fake: fake, a: a, mux: mux, priv: priv, clock: clock, engine: engine, gate: gate, rejected: rej, logs: logs}
 	t.Cleanup(a.inflight.Wait)
 	return e
 }

@@ -24,11 +24,7 @@ func (a *Adapter) onInteraction(ctx context.Context, e *discordgo.InteractionCre
 		return
 	}
 	i := e.Interaction
-	respond := func(v any) error {
-		endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
-		_, err := a.session.RequestWithBucketID("POST", endpoint, v, endpoint, discordgo.WithContext(ctx))
-		return err
-	}
+	respond := func(v any) error { return a.callback(ctx, i, v) }
 	a.interaction(ctx, i, respond, false)
 }
 

@@ -28,6 +28,9 @@ var DefaultChannelRate = bot.Rate{Events: 5, Per: 5 * time.Second, Burst: 5}
 // minutes" without saying how many; one minute stays well inside that.
 const DefaultNonceWindow = time.Minute
 
+// DefaultSendTimeout bounds one request of the Poster to Discord.
+const DefaultSendTimeout = 15 * time.Second
+
 // dmCacheTTL is how long a member's DM channel id is cached.
 const dmCacheTTL = 24 * time.Hour
 
@@ -64,6 +67,10 @@ type Poster struct {
 	// NonceWindow bounds how long after a send Find may resend with the
 	// same nonce; NewPoster sets DefaultNonceWindow.
 	NonceWindow time.Duration
+	// SendTimeout bounds each request to Discord (not the wait for the
+	// channel limiter); NewPoster sets DefaultSendTimeout. A send that
+	// times out is uncertain.
+	SendTimeout time.Duration
 }
 
 var _ bot.Poster = (*Poster)(nil)
@@ -72,7 +79,7 @@ var _ bot.Poster = (*Poster)(nil)
 // and rate-limit buckets) and limiting channels through coord. It changes
 // nothing on s: each request disables discordgo's own retries.
 func NewPoster(s *discordgo.Session, coord bot.Coordinator, clock bot.Clock, log *slog.Logger) *Poster {
-	return &Poster{s: s, coord: coord, clock: clock, log: log, ChannelRate: DefaultChannelRate, NonceWindow: DefaultNonceWindow}
+	return &Poster{s: s, coord: coord, clock: clock, log: log, ChannelRate: DefaultChannelRate, NonceWindow: DefaultNonceWindow, SendTimeout: DefaultSendTimeout}
 }
 
 // createMessage is Discord's create-message body; discordgo's MessageSend
@@ -102,6 +109,7 @@ func (p *Poster) Post(ctx context.Context, community bot.CommunityRef, m bot.Mes
 	if err := CheckButtons(m); err != nil {
 		p.log.Error("discord post: message has buttons Discord cannot take", "community", community.String(), "err", err)
 	}
+	rememberInputs(ctx, p.coord, p.log, []bot.Message{m})
 	if key != "" {
 		// The time of the latest send: a message it created is inside the
 		// nonce window until NonceWindow after it.
@@ -161,7 +169,13 @@ func (p *Poster) target(ctx context.Context, m bot.Message) (string, error) {
 	if v, ok, err := p.coord.Get(ctx, ck); err == nil && ok && len(v) > 0 {
 		return string(v), nil
 	}
-	ch, err := p.s.UserChannelCreate(user, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
+	dctx := ctx
+	if p.SendTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, p.SendTimeout)
+		defer cancel()
+	}
+	ch, err := p.s.UserChannelCreate(user, discordgo.WithContext(dctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
 	if err != nil {
 		err = classify(err, false)
 		return "", fmt.Errorf("discord post: open DM with %s: %w", user, err)
@@ -183,6 +197,11 @@ func (p *Poster) send(ctx context.Context, channel string, m bot.Message, key st
 		return bot.MessageRef{}, fmt.Errorf("discord post to %s: empty message: %w", channel, bot.ErrPermanent)
 	}
 	endpoint := discordgo.EndpointChannelMessages(channel)
+	if p.SendTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.SendTimeout)
+		defer cancel()
+	}
 	opts := []discordgo.RequestOption{discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0)}
 	var (
 		resp []byte

@@ -384,3 +384,9 @@ func BenchmarkPost(b *testing.B) {
 		}
 	}
 }
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

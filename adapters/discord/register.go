@@ -192,12 +192,19 @@ type Registrar struct {
 	log     *slog.Logger
 	// Schema is the command table registered; NewRegistrar sets bot.Commands.
 	Schema bot.Schema
+	// Timeout bounds the registration request; NewRegistrar sets
+	// DefaultRegisterTimeout.
+	Timeout time.Duration
 }
+
+// DefaultRegisterTimeout bounds one registration request, well inside the
+// registration lease.
+const DefaultRegisterTimeout = 30 * time.Second
 
 // NewRegistrar returns a registrar for application appID, registering in
 // guildID when it is set (instant, for development) and globally otherwise.
 func NewRegistrar(s *discordgo.Session, appID, guildID string, state StateStore, coord bot.Coordinator, clock bot.Clock, log *slog.Logger) *Registrar {
-	return &Registrar{s: s, appID: appID, guildID: guildID, state: state, coord: coord, clock: clock, log: log, Schema: bot.Commands}
+	return &Registrar{s: s, appID: appID, guildID: guildID, state: state, coord: coord, clock: clock, log: log, Schema: bot.Commands, Timeout: DefaultRegisterTimeout}
 }
 
 // StateKey is the state key holding the hash of the registered commands:
@@ -262,7 +269,13 @@ func (r *Registrar) register(ctx context.Context, force bool) (bool, error) {
 			return false, nil
 		}
 	}
-	created, err := r.s.ApplicationCommandBulkOverwrite(r.appID, r.guildID, cmds, discordgo.WithContext(ctx),
+	rctx := ctx
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	created, err := r.s.ApplicationCommandBulkOverwrite(r.appID, r.guildID, cmds, discordgo.WithContext(rctx),
 		discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
 	if err != nil {
 		return false, fmt.Errorf("discord commands: register %d in %s: %w", len(cmds), scopeName(r.guildID), classify(err, false))

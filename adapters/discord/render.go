@@ -82,6 +82,59 @@ func plainMentions(s string) string {
 	})
 }
 
+// verbatim matches what markdown escaping leaves alone: the core's
+// mentions (converted separately), role mentions and bare links (escaping
+// inside an address would break it).
+var verbatim = regexp.MustCompile(`<@!?[0-9A-Za-z_.\-]+(?:\|[^>]*)?>|<#[0-9A-Za-z_.\-]+(?:\|[^>]*)?>|<@&[0-9]+>|https?://[^\s<>]+`)
+
+// escapeMarkdown makes plain text show as typed on Discord: the inline
+// markdown characters (\ * _ ~ ` | [ ]) and, at the start of a line, the
+// block markers ("# ", "> ", "- ", "-# ") get a backslash, which Discord hides. Masked links
+// cannot form, so a member's text never turns into a link under the bot's
+// name. Mentions and bare links are left as they are.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	last, lineStart := 0, true
+	esc := func(part string) {
+		for i, r := range part {
+			switch r {
+			case '\\', '*', '_', '~', '`', '|', '[', ']':
+				b.WriteByte('\\')
+			case '#', '>', '-':
+				// "# ", "> ", ">>> ", "- ", "-# " start a heading, quote or list.
+				if next := part[i+1:]; lineStart && (next == "" || strings.ContainsAny(next[:1], " #>")) {
+					b.WriteByte('\\')
+				}
+			}
+			b.WriteRune(r)
+			switch {
+			case r == '\n':
+				lineStart = true
+			case r != ' ' && r != '\t':
+				lineStart = false
+			}
+		}
+	}
+	for _, loc := range verbatim.FindAllStringIndex(s, -1) {
+		esc(s[last:loc[0]])
+		b.WriteString(s[loc[0]:loc[1]])
+		last, lineStart = loc[1], false
+	}
+	esc(s[last:])
+	return b.String()
+}
+
+// richText is core text for the parts of a message where Discord draws
+// markdown and mentions (content, embed descriptions, field values): shown
+// as typed, with the core's mentions turned into Discord's.
+func richText(s string) string { return Mentions(escapeMarkdown(s)) }
+
+// plainText is core text for the parts where Discord draws markdown but not
+// mentions (titles, field names): mentions as @name and #name, shown as
+// typed.
+func plainText(s string) string { return escapeMarkdown(plainMentions(s)) }
+
 // textLen is a string's length as Discord counts it: UTF-16 code units.
 func textLen(s string) int {
 	n := 0
@@ -125,7 +178,7 @@ func Content(m bot.Message) string {
 	if !plainOnly(m) {
 		return ""
 	}
-	return cut(Mentions(m.Text), maxContent)
+	return cut(richText(m.Text), maxContent)
 }
 
 // Embeds returns m as Discord embeds within Discord's limits: a title of at
@@ -139,7 +192,7 @@ func Embeds(m bot.Message) []*discordgo.MessageEmbed {
 		return nil
 	}
 	e := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Color: colour(m.Kind)}
-	e.Title = cut(plainMentions(strings.TrimSpace(m.Title)), maxTitle)
+	e.Title = cut(plainText(strings.TrimSpace(m.Title)), maxTitle)
 	if f := strings.TrimSpace(m.Footer); f != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: cut(plainMentions(f), maxFooter)}
 	}
@@ -148,7 +201,7 @@ func Embeds(m bot.Message) []*discordgo.MessageEmbed {
 		budget -= textLen(e.Footer.Text)
 	}
 
-	head := Mentions(strings.TrimSpace(m.Text))
+	head := richText(strings.TrimSpace(m.Text))
 	bars := make([]string, 0, len(m.Progress))
 	for _, p := range m.Progress {
 		bars = append(bars, progressText(p))
@@ -205,18 +258,15 @@ func progressText(p bot.Progress) string {
 	if strings.HasPrefix(p.Target.WithUnit(p.Unit), p.Unit) && p.Unit != "" {
 		done = p.Done.WithUnit(p.Unit) // £5 of £100
 	}
-	line := fmt.Sprintf("%s %d%% — %s of %s", bot.Bar(p.Done, p.Target, 10), bot.Percent(p.Done, p.Target), done, p.Target.WithUnit(p.Unit))
+	line := escapeMarkdown(fmt.Sprintf("%s %d%% — %s of %s", bot.Bar(p.Done, p.Target, 10), bot.Percent(p.Done, p.Target), done, p.Target.WithUnit(p.Unit)))
 	if n := strings.TrimSpace(p.Note); n != "" {
-		line += " · " + Mentions(n)
+		line += " · " + richText(n)
 	}
 	if l := strings.TrimSpace(p.Label); l != "" {
-		return "**" + cut(escapeBold(plainMentions(l)), 200) + "**\n" + line
+		return "**" + cut(plainText(l), 200) + "**\n" + line
 	}
 	return line
 }
-
-// escapeBold keeps a label from closing its bold markers early.
-func escapeBold(s string) string { return strings.ReplaceAll(s, "*", `\*`) }
 
 // description joins head, bars and items within limit characters. When it
 // does not fit, items are dropped from the end and counted in "…and N
@@ -259,7 +309,7 @@ func description(head string, bars, items []string, tail string, limit int) stri
 	var list []string
 	used = textLen(join()) + 2
 	for i, it := range items {
-		line := "• " + cut(Mentions(strings.TrimSpace(it)), 1000)
+		line := "• " + cut(richText(strings.TrimSpace(it)), 1000)
 		rest := len(items) - i - 1 + more
 		reserve := 0
 		if rest > 0 || tail != "" {
@@ -287,8 +337,8 @@ func description(head string, bars, items []string, tail string, limit int) stri
 func renderFields(fs []bot.Field, room int) ([]*discordgo.MessageEmbedField, int) {
 	var out []*discordgo.MessageEmbedField
 	for i, f := range fs {
-		name := cut(plainMentions(strings.TrimSpace(f.Label)), maxFieldName)
-		value := cut(Mentions(strings.TrimSpace(f.Value)), maxFieldValue)
+		name := cut(plainText(strings.TrimSpace(f.Label)), maxFieldName)
+		value := cut(richText(strings.TrimSpace(f.Value)), maxFieldValue)
 		if name == "" {
 			name = "\u200b"
 		}

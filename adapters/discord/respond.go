@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -22,9 +21,9 @@ type respondFunc func(body any) error
 // lives 15 minutes, the database should answer in well under this.
 const doTimeout = time.Minute
 
-// postTries is how many times a message an interaction produced is offered
-// to the Poster when Discord answers 429.
-const postTries = 3
+// postBackoff is the first wait before a post an interaction produced is
+// sent again after an unknown outcome or a transient error; it doubles.
+const postBackoff = 250 * time.Millisecond
 
 // answer runs work (the engine) for interaction i and answers within
 // a.ackWithin: with the reply itself (type 4) when work is done by then,
@@ -60,7 +59,12 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, respond 
 		if len(p.files) == 0 {
 			err := respond(p.initial())
 			a.logRespond(i, err)
-			a.background(wctx, cancel, func(ctx context.Context) { a.deliver(ctx, i, r.req, p, 1) })
+			a.background(wctx, cancel, func(ctx context.Context) {
+				// After the answer, to keep the 3 s: a press takes a
+				// person longer than this write.
+				rememberInputs(ctx, a.coord, a.log, r.reply.Messages)
+				a.deliver(ctx, i, r.req, p, 1)
+			})
 			return
 		}
 		// Files go with an @original edit: defer first.
@@ -69,7 +73,10 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, respond 
 			cancel()
 			return
 		}
-		a.background(wctx, cancel, func(ctx context.Context) { a.complete(ctx, i, r.req, p) })
+		a.background(wctx, cancel, func(ctx context.Context) {
+			rememberInputs(ctx, a.coord, a.log, r.reply.Messages)
+			a.complete(ctx, i, r.req, p)
+		})
 	case <-timer.C:
 		if err := respond(deferred()); err != nil {
 			a.logRespond(i, err)
@@ -79,6 +86,7 @@ func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, respond 
 			if r.reply.Duplicate {
 				return
 			}
+			rememberInputs(ctx, a.coord, a.log, r.reply.Messages)
 			a.complete(ctx, i, r.req, a.plan(i, r.reply))
 		})
 	}
@@ -195,9 +203,10 @@ func (p *plan) note() string {
 
 // fitted returns how many of ms (at least one) fit together in one Discord
 // message: at most 10 embeds, 6,000 embed characters and 5 rows of
-// buttons, and content from the first only.
+// buttons, no custom_id twice, and content from the first only.
 func fitted(ms []bot.Message) int {
 	embeds, chars, rows := 0, 0, 0
+	ids := map[string]bool{}
 	for n, m := range ms {
 		es := Embeds(m)
 		cs := Components(m)
@@ -205,12 +214,35 @@ func fitted(ms []bot.Message) int {
 		for _, e := range es {
 			c += embedLen(e)
 		}
-		if n > 0 && (Content(m) != "" || embeds+len(es) > maxEmbeds || chars+c > maxEmbedTotal || rows+len(cs) > maxRows) {
+		mine := buttonIDs(cs)
+		repeats := false
+		for _, id := range mine {
+			repeats = repeats || ids[id]
+		}
+		if n > 0 && (Content(m) != "" || repeats || embeds+len(es) > maxEmbeds || chars+c > maxEmbedTotal || rows+len(cs) > maxRows) {
 			return n
 		}
 		embeds, chars, rows = embeds+len(es), chars+c, rows+len(cs)
+		for _, id := range mine {
+			ids[id] = true
+		}
 	}
 	return len(ms)
+}
+
+// buttonIDs lists the custom_ids of the buttons in rows made by Components.
+func buttonIDs(rows []discordgo.MessageComponent) []string {
+	var out []string
+	for _, r := range rows {
+		if row, ok := r.(discordgo.ActionsRow); ok {
+			for _, c := range row.Components {
+				if b, ok := c.(discordgo.Button); ok {
+					out = append(out, b.CustomID)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func embedLen(e *discordgo.MessageEmbed) int {
@@ -257,10 +289,7 @@ func (a *Adapter) complete(ctx context.Context, i *discordgo.Interaction, req bo
 	if data.Components == nil {
 		edit.Components = &[]discordgo.MessageComponent{}
 	}
-	for _, f := range p.files {
-		edit.Files = append(edit.Files, &discordgo.File{Name: f.Name, ContentType: f.ContentType, Reader: bytes.NewReader(f.Data)})
-	}
-	if _, err := a.session.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
+	if err := a.editOriginal(ctx, i, edit, p.files); err != nil {
 		a.log.Warn("discord deferred response edit failed", "interaction", i.ID, "err", err)
 	}
 	a.deliver(ctx, i, req, p, 1)
@@ -273,8 +302,8 @@ func (a *Adapter) deliver(ctx context.Context, i *discordgo.Interaction, req bot
 	for len(p.private) > 0 {
 		data := messageData(p.private)
 		p.private = p.private[fitted(p.private):]
-		_, err := a.session.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: data.Content, Embeds: data.Embeds,
-			Components: data.Components, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: AllowedMentions()}, discordgo.WithContext(ctx))
+		err := a.followup(ctx, i, &discordgo.WebhookParams{Content: data.Content, Embeds: data.Embeds,
+			Components: data.Components, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: AllowedMentions()})
 		if err != nil {
 			a.log.Warn("discord follow-up failed", "interaction", i.ID, "err", err)
 		}
@@ -286,27 +315,38 @@ func (a *Adapter) deliver(ctx context.Context, i *discordgo.Interaction, req bot
 	}
 }
 
-// post offers m to the Poster, waiting out Discord's 429s a few times. The
-// key makes a resend within Discord's nonce window harmless.
+// post offers m to the Poster until it lands or cannot, within ctx. A 429
+// is waited out (nothing was posted). An unknown outcome (5xx, timeout) or
+// a transient error is sent again with the same key, while inside the
+// Poster's nonce window: Discord then returns the message the first send
+// created instead of posting twice. Without a key only 429s are retried.
+// What cannot be sent is logged; the actor was already answered.
 func (a *Adapter) post(ctx context.Context, community bot.CommunityRef, m bot.Message, key string) {
-	for try := 1; ; try++ {
+	window := time.Now().Add(a.poster.NonceWindow)
+	backoff := postBackoff
+	for {
 		_, err := a.poster.Post(ctx, community, m, key)
+		if err == nil {
+			return
+		}
+		var wait time.Duration
 		var rl *bot.RateLimitedError
 		switch {
-		case err == nil:
-			return
-		case errors.As(err, &rl) && try < postTries:
-			t := time.NewTimer(rl.RetryAfter)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				a.log.Warn("discord post abandoned", "community", community.ID, "channel", m.Channel.ID, "err", ctx.Err())
-				return
-			case <-t.C:
-			}
-		default:
+		case errors.As(err, &rl):
+			wait = rl.RetryAfter
+		case errors.Is(err, bot.ErrPermanent) || key == "" || ctx.Err() != nil || !time.Now().Add(backoff).Before(window):
 			a.log.Warn("discord post failed", "community", community.ID, "channel", m.Channel.ID, "to", m.To.Ref.ID, "err", err)
 			return
+		default:
+			wait, backoff = backoff, backoff*2
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			a.log.Warn("discord post abandoned", "community", community.ID, "channel", m.Channel.ID, "to", m.To.Ref.ID, "err", err)
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ type Config struct {
 	PublicURL     string
 	EncryptionKey string
 	// Scopes are the bot scopes /slack/install asks for (default
-	// DefaultScopes).
+	// DefaultScopes()).
 	Scopes []string
 
 	// APIURL is the Web API base (default DefaultAPIURL; tests point it at
@@ -83,13 +84,11 @@ type Config struct {
 	TokenCacheTTL time.Duration
 }
 
-// DefaultScopes are the bot scopes an OAuth install asks for: commands,
-// posting (chat:write), DMs (im:write), members' names and admin flags
-// (users:read), the uncertain-post look-up (channels:history,
-// groups:history), exports (files:write), mentions (app_mentions:read) and
-// channel joins (channels:read, groups:read).
-var DefaultScopes = []string{"commands", "chat:write", "im:write", "users:read", "channels:history",
-	"groups:history", "files:write", "app_mentions:read", "channels:read", "groups:read"}
+// DefaultScopes returns the bot scopes an OAuth install asks for: exactly
+// those the manifest (Manifest) declares, so that an install never asks
+// for a scope the app lacks nor misses one the adapter uses (im:history for
+// Poster.Find on a DM, for one).
+func DefaultScopes() []string { return slices.Clone(botScopes) }
 
 // Deps are the services the adapter runs on.
 type Deps struct {
@@ -166,7 +165,7 @@ func New(cfg Config, d Deps) (*Adapter, error) {
 		cfg.TokenCacheTTL = DefaultTokenCacheTTL
 	}
 	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = DefaultScopes
+		cfg.Scopes = DefaultScopes()
 	}
 	if cfg.SocketMode && cfg.AppToken == "" {
 		return nil, errors.New("slack adapter: socket mode needs an app token")
@@ -189,7 +188,7 @@ func New(cfg Config, d Deps) (*Adapter, error) {
 		return nil, errors.New("slack adapter: a bot token or OAuth (client id) is required")
 	}
 	a.poster = NewPoster(APIOptions{URL: cfg.APIURL, HTTPClient: cfg.HTTPClient}, a.tokens.token, d.Coord, d.Clock, d.Log)
-	a.users = &userCache{ttl: cfg.UserCacheTTL, now: d.Clock.Now, entries: map[string]userEntry{}}
+	a.users = &userCache{ttl: cfg.UserCacheTTL, now: d.Clock.Now, entries: map[string]userEntry{}, limited: map[string]time.Time{}}
 	return a, nil
 }
 
@@ -210,7 +209,8 @@ func (a *Adapter) Routes(mount func(pattern string, h http.Handler)) {
 
 // Run runs Socket Mode when configured (reconnecting until ctx ends) and
 // otherwise waits for ctx; either way it then waits for background work
-// still running (each bounded by Config.WorkTimeout) and returns nil.
+// still running (each bounded by Config.WorkTimeout, and the delivery of
+// its reply by deliverWithin) and returns nil.
 func (a *Adapter) Run(ctx context.Context) error {
 	if a.cfg.SocketMode {
 		a.runSocket(ctx)
@@ -251,6 +251,19 @@ func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
 	})
 }
 
+// deliverWithin bounds the delivery of a reply once the work that produced
+// it is done, however much of Config.WorkTimeout that work used: a command
+// that ran out of time still gets its apology.
+const deliverWithin = 15 * time.Second
+
+// deliverLater delivers ms for a request from o with its own deadline
+// (deliverWithin), not the one of the work that produced them.
+func (a *Adapter) deliverLater(ctx context.Context, o *origin, ms []bot.Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverWithin)
+	defer cancel()
+	a.deliver(ctx, o, ms)
+}
+
 // track runs f in a goroutine that Run waits for, unless Run is already
 // waiting.
 func (a *Adapter) track(f func()) {
@@ -271,12 +284,14 @@ type userEntry struct {
 	until time.Time
 }
 
-// userCache keeps users.info answers for a while. Safe for concurrent use.
+// userCache keeps users.info answers for a while, and when Slack rate
+// limited users.info for a workspace, until when. Safe for concurrent use.
 type userCache struct {
 	ttl     time.Duration
 	now     func() time.Time
 	mu      sync.Mutex
 	entries map[string]userEntry
+	limited map[string]time.Time // team → no users.info before
 }
 
 const maxCachedUsers = 50000
@@ -286,8 +301,11 @@ const maxCachedUsers = 50000
 const userLookup = 1500 * time.Millisecond
 
 // user returns what Slack says about user of team: display name, whether
-// they are a workspace admin or owner, and whether they are a bot. On any
-// failure it answers name "" and false flags, not cached.
+// they are a workspace admin or owner, and whether they are a bot. After a
+// 429 it does not ask Slack about team again before its Retry-After. When
+// users.info fails (rate limited, slow, down) it answers what it last knew,
+// however old, so that a hiccup does not demote an admin; knowing nothing,
+// it answers name "" and false flags, not cached.
 func (a *Adapter) user(ctx context.Context, team, user string) userEntry {
 	key := team + ":" + user
 	now := a.users.now()
@@ -297,17 +315,35 @@ func (a *Adapter) user(ctx context.Context, team, user string) userEntry {
 	if ok && now.Before(e.until) {
 		return e
 	}
+	stale := e // the zero entry when !ok
+	a.users.mu.Lock()
+	until, limited := a.users.limited[team]
+	a.users.mu.Unlock()
+	if limited && now.Before(until) {
+		return stale
+	}
 	ctx, cancel := context.WithTimeout(ctx, userLookup)
 	defer cancel()
 	api, err := a.api(ctx, team)
 	if err != nil {
-		a.log.WarnContext(ctx, "slack users.info skipped", "team", team, "err", err)
-		return userEntry{}
+		a.log.WarnContext(ctx, "slack users.info skipped", "team", team, "err", err, "known", ok)
+		return stale
 	}
 	u, err := api.GetUserInfoContext(ctx, user)
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		// Asking again before Slack's Retry-After only earns more 429s
+		// and slows every command down.
+		a.users.mu.Lock()
+		if len(a.users.limited) >= maxCachedTokens {
+			clear(a.users.limited)
+		}
+		a.users.limited[team] = now.Add(max(rl.RetryAfter, time.Second))
+		a.users.mu.Unlock()
+	}
 	if err != nil {
-		a.log.WarnContext(ctx, "slack users.info failed", "team", team, "user", user, "err", err)
-		return userEntry{}
+		a.log.WarnContext(ctx, "slack users.info failed", "team", team, "user", user, "err", err, "known", ok)
+		return stale
 	}
 	name := u.Profile.DisplayName
 	if name == "" {

@@ -144,7 +144,7 @@ func TestURLVerificationAndSSLCheck(t *testing.T) {
 	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
 	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_url_verification.json")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err) // the platform payloads are part of the repository
 	}
 	status, body := h.post("/slack/events", "application/json", raw, nil)
 	if status != 200 || string(body) != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
@@ -165,7 +165,7 @@ func TestURLVerificationAndSSLCheck(t *testing.T) {
 func TestAppMentionAnswersHelpPrivately(t *testing.T) {
 	raw, err := os.ReadFile("../../testdata/platforms/slack/slack_event_app_mention.json")
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err) // the platform payloads are part of the repository
 	}
 	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
 	h.fake.AddToken(fakeslack.Token, "T123ABC456")
@@ -526,5 +526,86 @@ func TestPledgeModalAsksTheCoresQuestion(t *testing.T) {
 	press(h, alice, "trig.q2", old, "q2")
 	if views := h.fake.Views(); len(views) != 2 || !strings.Contains(string(views[1].View), "Your answer") {
 		t.Fatalf("old button's modal %+v", views)
+	}
+}
+
+func TestCommandPastItsWorkTimeoutStillGetsAnAnswer(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, "sqlite"), func(c *Config) {
+		c.AckWithin = 20 * time.Millisecond
+		c.WorkTimeout = 200 * time.Millisecond
+	})
+	// Slack is slow to say who alice is: the command's work outlives its
+	// budget, and the engine then apologises.
+	h.fake.HandleMethod("users.info", func(w http.ResponseWriter, r *http.Request, c *fakeslack.Call) {
+		<-r.Context().Done()
+	})
+	if r := h.command(alice, "mission", ""); r != nil {
+		t.Fatalf("answered inline: %+v", r)
+	}
+	h.idle()
+	res := h.fake.Responses("")
+	if len(res) != 1 || !strings.Contains(string(res[0].Body), `"ephemeral"`) {
+		t.Fatalf("the late answer was dropped: response_url posts %+v", res)
+	}
+}
+
+func TestAdminStaysOrganiserWhileSlackCannotSayWhoTheyAre(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
+	admins(h)
+	if r := h.command(olive, "mission", ""); r == nil {
+		t.Fatal("no answer to /mission")
+	}
+	// Later, users.info is rate limited: olive is still the admin she was.
+	h.clock.Advance(2 * DefaultUserCacheTTL)
+	h.fake.Fail("users.info", fakeslack.Failure{Status: http.StatusTooManyRequests, RetryAfter: 30})
+	createGoal(t, h)
+}
+
+func TestUsersInfoRateLimitIsRespected(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
+	admins(h)
+	h.fake.Fail("users.info", fakeslack.Failure{Status: http.StatusTooManyRequests, RetryAfter: 30})
+	for _, u := range []string{alice, bob, olive} {
+		if r := h.command(u, "mission", ""); r == nil {
+			t.Fatalf("no answer to %s", u)
+		}
+	}
+	// Slack said to wait 30 s: the next two commands do not ask again.
+	if n := len(h.fake.Calls("users.info")); n != 1 {
+		t.Fatalf("%d users.info calls while Slack asked to wait, want 1", n)
+	}
+	h.clock.Advance(31 * time.Second)
+	h.command(bob, "mission", "")
+	if n := len(h.fake.Calls("users.info")); n != 2 {
+		t.Fatalf("%d users.info calls once the wait was over, want 2", n)
+	}
+}
+
+func TestLateModalInAChannelWithoutTheBotAnswersByDM(t *testing.T) {
+	h := newHarness(t, testdb.Open(t, "sqlite"), nil)
+	admins(h)
+	createGoal(t, h)
+	b := firstButton(t, h.command(alice, "goal", "show plant-1000-trees"))
+	press(h, alice, "trig.l1", b, "l1")
+	var view struct {
+		CallbackID      string `json:"callback_id"`
+		PrivateMetadata string `json:"private_metadata"`
+	}
+	_ = json.Unmarshal(h.fake.Views()[0].View, &view)
+	// alice submits long after: the response_url is spent, and the bot is
+	// not in the channel the command was typed in.
+	h.fake.Fail("response", fakeslack.Failure{Status: http.StatusNotFound})
+	h.fake.SetChannelError("C0GENERAL", "not_in_channel")
+	status, _ := h.interact(map[string]any{"type": "view_submission", "trigger_id": "trig.l2",
+		"team": map[string]any{"id": fakeslack.Team}, "user": map[string]any{"id": alice, "name": "alice", "team_id": fakeslack.Team},
+		"view": map[string]any{"id": "V1", "type": "modal", "callback_id": view.CallbackID, "private_metadata": view.PrivateMetadata,
+			"state": map[string]any{"values": map[string]any{inputBlockID: map[string]any{inputActionID: map[string]any{"type": "plain_text_input", "value": "7 trees"}}}}}})
+	h.idle()
+	if status != 200 || h.count("pledges", "") != 1 {
+		t.Fatalf("submission %d, %d pledges", status, h.count("pledges", ""))
+	}
+	dms := h.fake.Messages(fakeslack.DMChannel(alice))
+	if len(dms) != 1 || !strings.Contains(dms[0].Text+string(dms[0].Blocks), "7") {
+		t.Fatalf("alice was not told her pledge was taken: DMs %+v", dms)
 	}
 }

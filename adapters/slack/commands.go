@@ -46,6 +46,9 @@ type origin struct {
 	responseURL string
 	// uses counts response_url posts (Slack allows 5).
 	uses int
+	// noEphemeral is set once chat.postEphemeral refused the channel for
+	// good: private notes then go by DM.
+	noEphemeral bool
 }
 
 // maxResponseURLUses is how many times Slack accepts one response_url.
@@ -104,7 +107,7 @@ func (a *Adapter) command(ctx context.Context, sc slack.SlashCommand) *response 
 		case done <- reply:
 		case <-late:
 			if !reply.Duplicate {
-				a.deliver(ctx, o, reply.Messages)
+				a.deliverLater(ctx, o, reply.Messages)
 			}
 		}
 	})
@@ -175,7 +178,8 @@ func hasContent(m bot.Message) bool {
 // privately to the actor; direct messages and posts to other channels go
 // through the Poster; private notes and posts to the request's channel go
 // through response_url while it lasts, else chat.postEphemeral /
-// chat.postMessage, else (no channel: an event) a DM to the actor.
+// chat.postMessage, else (no channel: an event; or a channel that refuses
+// ephemeral messages for good) a DM to the actor.
 // Failures are logged; nothing here is retried beyond one wait on a rate
 // limit.
 func (a *Adapter) deliver(ctx context.Context, o *origin, ms []bot.Message) {
@@ -207,9 +211,17 @@ func (a *Adapter) send(ctx context.Context, o *origin, m bot.Message) error {
 			a.log.DebugContext(ctx, "slack response_url failed", "err", err)
 		}
 	}
+	if m.Visibility == bot.Private && o.channel != "" && !o.noEphemeral {
+		err := a.poster.Ephemeral(ctx, o.community.ID, o.channel, o.user.ID, m)
+		if !errors.Is(err, bot.ErrPermanent) {
+			return err
+		}
+		// The bot cannot show it there (not in the channel, archived…):
+		// the actor gets it, and the request's later private notes, by DM.
+		a.log.DebugContext(ctx, "slack ephemeral refused; sending a DM", "team", o.community.ID, "err", err)
+		o.noEphemeral = true
+	}
 	switch {
-	case m.Visibility == bot.Private && o.channel != "":
-		return a.poster.Ephemeral(ctx, o.community.ID, o.channel, o.user.ID, m)
 	case m.Visibility == bot.Private:
 		m.Visibility, m.To = bot.Direct, bot.Member{Ref: o.user}
 	case m.Visibility == bot.Public && m.Channel.ID == "":

@@ -81,8 +81,9 @@ func deliveryID(prefix, id string) string {
 // user and channel mentions stay as they are (<@U123|alice>, <@U123>,
 // <#C123|general>); links become their label or address, special mentions
 // (<!here>, <!subteam^S1|@team>) become their plain text, and &amp; &lt; &gt;
-// become & < >, except that a typed "<@" or "<#" stays escaped so that
-// nobody can type a mention Slack did not make.
+// become & < >, except that a typed "<@" or "<#" becomes "<", a word joiner
+// (U+2060, invisible) and "@" or "#", so that nobody can type a mention
+// Slack did not make, yet what they typed reads back as they typed it.
 func Unescape(text string) string {
 	var b strings.Builder
 	b.Grow(len(text))
@@ -108,7 +109,7 @@ func Unescape(text string) string {
 			case strings.HasPrefix(text[i:], "&lt;"):
 				rest := text[i+len("&lt;"):]
 				if strings.HasPrefix(rest, "@") || strings.HasPrefix(rest, "#") {
-					b.WriteString("&lt;")
+					b.WriteString(typedAngle)
 				} else {
 					b.WriteByte('<')
 				}
@@ -124,6 +125,10 @@ func Unescape(text string) string {
 	}
 	return b.String()
 }
+
+// typedAngle is what a typed "<" before "@" or "#" becomes: "<" and an
+// invisible word joiner, which no mention form matches.
+const typedAngle = "<\u2060"
 
 // unescapeAngle renders the inside of one <…> sequence.
 func unescapeAngle(inner string) string {
@@ -168,6 +173,15 @@ type innerEvent struct {
 	BotID   string          `json:"bot_id"`
 	TS      string          `json:"ts"`
 	Thread  string          `json:"thread_ts"`
+	// Tokens lists the revoked tokens' users (tokens_revoked): oauth for
+	// user tokens, bot for the bot token. It is read only for that event.
+	Tokens json.RawMessage `json:"tokens"`
+}
+
+// revokedTokens is the tokens object of tokens_revoked.
+type revokedTokens struct {
+	OAuth []string `json:"oauth"`
+	Bot   []string `json:"bot"`
 }
 
 // eventUser is the user object of team_join and user_change.
@@ -289,7 +303,15 @@ func eventRequest(env envelope, in innerEvent, now time.Time) (bot.Request, even
 		req := base(team, u.ID)
 		req.UserName, req.Event = u.displayName(), bot.EventLeft
 		return req, eventRun
-	case "app_uninstalled", "tokens_revoked":
+	case "app_uninstalled":
+		return base(team, ""), eventUninstall
+	case "tokens_revoked":
+		// Only the bot token matters; a user token revoked (an installer
+		// leaving, say) leaves the bot installed.
+		var revoked revokedTokens
+		if json.Unmarshal(in.Tokens, &revoked) != nil || len(revoked.Bot) == 0 {
+			return bot.Request{}, eventIgnore
+		}
 		return base(team, ""), eventUninstall
 	}
 	return bot.Request{}, eventIgnore

@@ -69,7 +69,7 @@ func (a *Adapter) runEvent(ctx context.Context, req bot.Request, act eventAction
 			}
 		}
 	}
-	a.deliver(ctx, o, reply.Messages)
+	a.deliverLater(ctx, o, reply.Messages)
 }
 
 // uninstall forgets a workspace's installation once per event id

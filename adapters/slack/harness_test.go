@@ -62,7 +62,10 @@ func newReplica(t testing.TB, s *storage.Store, edit func(*Config), log *slog.Lo
 	h := &harness{t: t, fake: fake, store: s, clock: bot.NewManualClock(time.Now())}
 	h.engine = app.Engine(s, h.clock, log)
 	h.engine.UseCoordination(coord, s, bot.Rate{})
-	cfg := Config{SigningSecret: testSecret, BotToken: fakeslack.Token, APIURL: h.fake.URL(), HTTPClient: h.fake.Client()}
+	// Answers are inline however loaded the machine running the tests is;
+	// tests of late answers set a short AckWithin themselves.
+	cfg := Config{SigningSecret: testSecret, BotToken: fakeslack.Token, APIURL: h.fake.URL(), HTTPClient: h.fake.Client(),
+		AckWithin: time.Minute}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -80,9 +80,9 @@ func (a *Adapter) blockAction(ctx context.Context, cb slack.InteractionCallback)
 	action, wantsInput := ButtonAction(ba.ActionID)
 	o := &origin{community: req.Community, user: req.User, channel: req.Channel.ID, responseURL: cb.ResponseURL}
 	if wantsInput {
-		label := ba.Text.Text
+		in := readInputButton(ba.Value, action)
 		meta := inputMeta{Action: action, Channel: req.Channel.ID, ChannelName: req.Channel.Name, ResponseURL: cb.ResponseURL}
-		if err := a.openInput(ctx, req.Community.ID, cb.TriggerID, label, meta); err != nil {
+		if err := a.openInput(ctx, req.Community.ID, cb.TriggerID, ba.Text.Text, in, meta); err != nil {
 			a.log.WarnContext(ctx, "slack views.open failed", "team", req.Community.ID, "err", err)
 			a.background(ctx, func(ctx context.Context) {
 				a.deliver(ctx, o, []bot.Message{{Text: "I couldn't open the form just now. Type the command instead; /missionbot help lists them."}})
@@ -94,7 +94,7 @@ func (a *Adapter) blockAction(ctx context.Context, cb slack.InteractionCallback)
 	a.background(ctx, func(ctx context.Context) {
 		a.enrich(ctx, &req)
 		if reply := a.do(ctx, req); !reply.Duplicate {
-			a.deliver(ctx, o, reply.Messages)
+			a.deliverLater(ctx, o, reply.Messages)
 		}
 	})
 }
@@ -103,8 +103,10 @@ func (a *Adapter) blockAction(ctx context.Context, cb slack.InteractionCallback)
 const openInputWithin = 2500 * time.Millisecond
 
 // openInput opens the one-field modal for a button's Input, titled with
-// the button's label, carrying meta through to the submission.
-func (a *Adapter) openInput(ctx context.Context, team, triggerID, label string, meta inputMeta) error {
+// the button's label (title), its field labelled and hinted as the core's
+// Input said (in; "Your answer" when the button did not carry it),
+// carrying meta through to the submission.
+func (a *Adapter) openInput(ctx context.Context, team, triggerID, title string, in inputButton, meta inputMeta) error {
 	ctx, cancel := context.WithTimeout(ctx, openInputWithin)
 	defer cancel()
 	api, err := a.api(ctx, team)
@@ -115,13 +117,21 @@ func (a *Adapter) openInput(ctx context.Context, team, triggerID, label string, 
 	if err != nil {
 		return err
 	}
-	title := strings.TrimSpace(label)
-	if title == "" || utf8.RuneCountInString(title) > 24 {
+	title = strings.TrimSpace(title)
+	if title == "" || utf8.RuneCountInString(title) > maxModalTitleLen {
 		title = "missionbot"
 	}
-	input := slack.NewPlainTextInputBlockElement(nil, inputActionID)
+	label := in.Label
+	if label == "" {
+		label = "Your answer"
+	}
+	var placeholder *slack.TextBlockObject
+	if in.Placeholder != "" {
+		placeholder = slack.NewTextBlockObject(slack.PlainTextType, in.Placeholder, false, false)
+	}
+	input := slack.NewPlainTextInputBlockElement(placeholder, inputActionID)
 	input.MaxLength = bot.MaxInputLen
-	block := slack.NewInputBlock(inputBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Your answer", false, false), nil, input)
+	block := slack.NewInputBlock(inputBlockID, slack.NewTextBlockObject(slack.PlainTextType, label, false, false), nil, input)
 	view := slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      inputCallbackID,
@@ -165,7 +175,7 @@ func (a *Adapter) viewSubmission(ctx context.Context, cb slack.InteractionCallba
 	a.background(ctx, func(ctx context.Context) {
 		a.enrich(ctx, &req)
 		if reply := a.do(ctx, req); !reply.Duplicate {
-			a.deliver(ctx, o, reply.Messages)
+			a.deliverLater(ctx, o, reply.Messages)
 		}
 	})
 	return nil

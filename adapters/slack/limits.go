@@ -28,6 +28,8 @@ const (
 	MaxActionIDLen = 255
 	// MaxButtonValueLen is the longest button value.
 	MaxButtonValueLen = 2000
+	// maxModalTitleLen is the longest modal title (and submit/close label).
+	maxModalTitleLen = 24
 	// MaxFallbackLen bounds the notification text we send with blocks.
 	MaxFallbackLen = 500
 

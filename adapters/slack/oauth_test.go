@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,8 +131,16 @@ func TestOAuthInstallSealsTokenAndMakesInstallerOrganiser(t *testing.T) {
 		if status, _ := callback(t, h, state, "code-1", cookie); status != http.StatusBadRequest {
 			t.Fatalf("replayed callback: %d", status)
 		}
+		// A user token revoked (the bot's is not) keeps the installation.
+		ev, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": installTeam, "event_id": "Ev0USERTOK",
+			"event": map[string]any{"type": "tokens_revoked", "tokens": map[string]any{"oauth": []string{installer}}}})
+		h.post("/slack/events", "application/json", ev, nil)
+		h.idle()
+		if _, err := s.LoadInstall(t.Context(), bot.Slack, installTeam); err != nil {
+			t.Fatalf("a revoked user token uninstalled the bot: %v", err)
+		}
 		// Uninstalling forgets the token.
-		ev, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": installTeam, "event_id": "Ev0UNINST",
+		ev, _ = json.Marshal(map[string]any{"type": "event_callback", "team_id": installTeam, "event_id": "Ev0UNINST",
 			"event": map[string]any{"type": "app_uninstalled"}})
 		h.post("/slack/events", "application/json", ev, nil)
 		h.idle()
@@ -171,5 +180,37 @@ func TestOAuthStateMismatchRefused(t *testing.T) {
 	}
 	if n := h.count("installations", ""); n != 0 {
 		t.Fatalf("%d installs stored", n)
+	}
+}
+
+func TestInstallAsksForTheManifestsScopes(t *testing.T) {
+	h := oauthHarness(t, testdb.Open(t, "sqlite"))
+	res, err := noRedirect(h).Get(h.srv.URL + "/slack/install")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	asked := strings.Split(loc.Query().Get("scope"), ",")
+	m, err := Manifest(bot.Commands, ManifestOptions{URL: "https://bot.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mf struct {
+		OAuthConfig struct {
+			Scopes struct {
+				Bot []string `json:"bot"`
+			} `json:"scopes"`
+		} `json:"oauth_config"`
+	}
+	if err := json.Unmarshal(m, &mf); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(asked)
+	want := slices.Sorted(slices.Values(mf.OAuthConfig.Scopes.Bot))
+	// A scope the app's configuration lacks fails the install; one the
+	// install lacks (im:history) makes Find fail for every uncertain DM.
+	if !slices.Equal(asked, want) {
+		t.Fatalf("install asks for %v, the manifest declares %v", asked, want)
 	}
 }

@@ -23,7 +23,7 @@ import (
 // known to the fake.
 func perfHarness(tb testing.TB) *harness {
 	tb.Helper()
-	h := newHarnessLog(tb, testdb.Open(tb, "sqlite"), nil,
+	h := newHarnessLog(tb, testdb.Open(tb, "sqlite"), func(c *Config) { c.AckWithin = DefaultAckWithin },
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	mux := http.NewServeMux()
 	h.a.Routes(mux.Handle)

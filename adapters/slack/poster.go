@@ -122,13 +122,15 @@ func (p *Poster) client(ctx context.Context, team string) (*goslack.Client, erro
 // *bot.RateLimitedError (Slack's 429 or "ratelimited"), wrap bot.ErrPermanent
 // (channel_not_found, not_in_channel, is_archived, invalid_auth, …, named in
 // the message), wrap bot.ErrUncertain (5xx, timeout, connection lost after
-// the request was sent), or are transient.
+// the request was sent), or are transient. A wait for the limiter that
+// would outlast ctx's deadline is not started: Post returns a
+// *bot.RateLimitedError at once instead.
 func (p *Poster) Post(ctx context.Context, community bot.CommunityRef, m bot.Message, key string) (bot.MessageRef, error) {
 	api, err := p.client(ctx, community.ID)
 	if err != nil {
 		return bot.MessageRef{}, fmt.Errorf("slack post: %w", err)
 	}
-	channel, err := p.target(ctx, api, m)
+	channel, cachedDM, err := p.target(ctx, api, community.ID, m)
 	if err != nil {
 		return bot.MessageRef{}, fmt.Errorf("slack post: %w", err)
 	}
@@ -149,6 +151,13 @@ func (p *Poster) Post(ctx context.Context, community bot.CommunityRef, m bot.Mes
 	}
 	ch, ts, err := api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
+		var se goslack.SlackErrorResponse
+		if cachedDM != "" && errors.As(err, &se) && se.Err == "channel_not_found" {
+			// The DM channel remembered for this member is gone: forget
+			// it, and let the retry open the DM afresh.
+			_ = p.coord.Delete(ctx, cachedDM)
+			return bot.MessageRef{}, fmt.Errorf("slack chat.postMessage to %s: remembered DM channel not found", channel)
+		}
 		return bot.MessageRef{}, classify("slack chat.postMessage to "+channel, err, true)
 	}
 	if ch == "" {
@@ -168,7 +177,7 @@ func (p *Poster) Find(ctx context.Context, community bot.CommunityRef, m bot.Mes
 	if err != nil {
 		return bot.MessageRef{}, false, fmt.Errorf("slack find: %w", err)
 	}
-	channel, err := p.target(ctx, api, m)
+	channel, _, err := p.target(ctx, api, community.ID, m)
 	if err != nil {
 		return bot.MessageRef{}, false, fmt.Errorf("slack find: %w", err)
 	}
@@ -206,35 +215,63 @@ func (p *Poster) Ephemeral(ctx context.Context, team, channel, user string, m bo
 }
 
 // target returns the channel m goes to: its channel, or the DM channel of
-// its recipient.
-func (p *Poster) target(ctx context.Context, api *goslack.Client, m bot.Message) (string, error) {
+// its recipient in team. cachedDM is the cache key the DM channel was
+// remembered under, when it came from there.
+func (p *Poster) target(ctx context.Context, api *goslack.Client, team string, m bot.Message) (channel, cachedDM string, err error) {
 	if m.Visibility == bot.Direct {
-		return p.openDM(ctx, api, m.To.Ref.ID)
+		return p.openDM(ctx, api, team, m.To.Ref.ID)
 	}
 	if m.Channel.ID == "" {
-		return "", fmt.Errorf("message has no channel: %w", bot.ErrPermanent)
+		return "", "", fmt.Errorf("message has no channel: %w", bot.ErrPermanent)
 	}
-	return m.Channel.ID, nil
+	return m.Channel.ID, "", nil
 }
 
-// openDM returns the DM channel with user.
-func (p *Poster) openDM(ctx context.Context, api *goslack.Client, user string) (string, error) {
+// dmCacheKind names the shared cache of members' DM channel ids, and dmTTL
+// is how long one is kept: a DM channel between the bot and a member does
+// not change, and conversations.open is a Tier 3 method.
+const (
+	dmCacheKind = "slack-dm"
+	dmTTL       = 7 * 24 * time.Hour
+)
+
+// openDM returns the DM channel with user of team, from the coordinator's
+// cache (then cachedDM is its key) or else from conversations.open, whose
+// answer it remembers for dmTTL. The cache is best effort: its failures only
+// cost a conversations.open.
+func (p *Poster) openDM(ctx context.Context, api *goslack.Client, team, user string) (channel, cachedDM string, err error) {
 	if user == "" {
-		return "", fmt.Errorf("direct message has no recipient: %w", bot.ErrPermanent)
+		return "", "", fmt.Errorf("direct message has no recipient: %w", bot.ErrPermanent)
+	}
+	key := p.coord.Keys().Cache(dmCacheKind, team+"-"+user)
+	if b, ok, err := p.coord.Get(ctx, key); err == nil && ok && len(b) > 0 {
+		return string(b), key, nil
 	}
 	ch, _, _, err := api.OpenConversationContext(ctx, &goslack.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
 	if err != nil {
-		return "", classify("slack conversations.open with "+user, err, false)
+		return "", "", classify("slack conversations.open with "+user, err, false)
 	}
 	if ch == nil || ch.ID == "" {
-		return "", fmt.Errorf("slack conversations.open with %s: no channel in the answer", user)
+		return "", "", fmt.Errorf("slack conversations.open with %s: no channel in the answer", user)
 	}
-	return ch.ID, nil
+	if err := p.coord.Set(ctx, key, []byte(ch.ID), dmTTL); err != nil {
+		p.log.Debug("slack DM channel not cached", "user", user, "err", err)
+	}
+	return ch.ID, "", nil
 }
 
+// sendReserve is the time a post keeps for chat.postMessage itself: the
+// limiter is not waited for when its wait would leave less than this
+// before the caller's deadline.
+const sendReserve = 5 * time.Second
+
 // take waits until the shared per-channel limiter lets one more post
-// through. When the coordinator fails, the post goes ahead (Slack's own
-// 429 is the backstop) rather than being held back.
+// through. When the wait would run past ctx's deadline (less sendReserve),
+// it does not wait but returns a *bot.RateLimitedError, so that the caller
+// (the outbox) defers the post rather than spending an attempt on it or
+// posting with no time left to hear the answer. When the coordinator fails,
+// the post goes ahead (Slack's own 429 is the backstop) rather than being
+// held back.
 func (p *Poster) take(ctx context.Context, channel string) error {
 	key := p.coord.Keys().Limit(limitKind, channel)
 	rate := p.Rate
@@ -257,6 +294,9 @@ func (p *Poster) take(ctx context.Context, channel string) error {
 				p.log.Debug("slack post waited for the channel limit", "channel", channel, "waited", p.clock.Now().Sub(start))
 			}
 			return nil
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d.RetryAfter+sendReserve {
+			return &bot.RateLimitedError{RetryAfter: d.RetryAfter}
 		}
 		waited = true
 		if err := p.Wait(ctx, d.RetryAfter); err != nil {
@@ -286,9 +326,11 @@ var permanentErrors = map[string]bool{
 
 // uncertainErrors are Slack error codes that say the operation may have
 // partly succeeded ("likely a transient issue on our end"): for the call
-// that posts, the outcome is unknown.
+// that posts, the outcome is unknown. Not request_timeout: it says the POST
+// data arrived missing or truncated, so nothing was posted and the error is
+// transient.
 var uncertainErrors = map[string]bool{
-	"internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true,
+	"internal_error": true, "fatal_error": true, "service_unavailable": true,
 }
 
 // classify turns a slack-go error into the Poster contract's error kinds.

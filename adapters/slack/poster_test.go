@@ -245,9 +245,12 @@ func TestPostPermanent(t *testing.T) {
 
 func TestPostOtherErrorsAreTransient(t *testing.T) {
 	s := fakeslack.New(t)
-	s.Fail("chat.postMessage", fakeslack.Failure{Error: "team_added_to_org"}, fakeslack.Failure{Status: http.StatusBadRequest})
+	// request_timeout: Slack got the POST without its data, so nothing was
+	// posted and a resend is safe.
+	s.Fail("chat.postMessage", fakeslack.Failure{Error: "team_added_to_org"}, fakeslack.Failure{Status: http.StatusBadRequest},
+		fakeslack.Failure{Error: "request_timeout"})
 	p := newTestPoster(t, s)
-	for range 2 {
+	for range 3 {
 		_, err := p.Post(t.Context(), community, public("C1", "hi"), "")
 		var rl *bot.RateLimitedError
 		if err == nil || errors.Is(err, bot.ErrPermanent) || errors.Is(err, bot.ErrUncertain) || errors.As(err, &rl) {
@@ -349,11 +352,14 @@ func TestLimiterSharedByTwoPosters(t *testing.T) {
 	}
 	for name, newCoord := range backends {
 		t.Run(name, func(t *testing.T) {
-			// Real time, at 10 posts a second so the test stays short; the
-			// fake tolerates 40 ms of network jitter.
+			// Real time, at 10 posts a second so the test stays short. The
+			// fake tolerates 250 ms of delay between the limiter's yes and
+			// the post's arrival (a loaded machine running -race shows
+			// more than 40 ms); two unshared limiters would still post
+			// 20 in about 0.7 s, several over that.
 			rate := bot.Rate{Events: 10, Per: time.Second, Burst: 3}
 			s := fakeslack.New(t)
-			s.LimitChannels(fakeslack.Rate{Events: 10, Per: time.Second, Burst: 3, Tolerance: 40 * time.Millisecond})
+			s.LimitChannels(fakeslack.Rate{Events: 10, Per: time.Second, Burst: 3, Tolerance: 250 * time.Millisecond})
 			coord := newCoord(t)
 			var wg sync.WaitGroup
 			errs := make(chan error, 20)
@@ -473,5 +479,73 @@ func BenchmarkBareRoundTrip(b *testing.B) {
 		if err != nil || !out.OK {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestPostDefersWhenTheLimitOutlastsItsDeadline(t *testing.T) {
+	s := fakeslack.New(t)
+	p := newTestPoster(t, s)
+	p.Rate = bot.Rate{Events: 1, Per: time.Minute, Burst: 1}
+	if _, err := p.Post(t.Context(), community, public("C1", "first"), "mb1"); err != nil {
+		t.Fatal(err)
+	}
+	// The next slot is a minute away, past the caller's deadline: waiting
+	// would only end in a failed attempt, so the outbox is asked to defer.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	p.Wait = func(context.Context, time.Duration) error {
+		t.Error("waited past the deadline")
+		return context.DeadlineExceeded
+	}
+	_, err := p.Post(ctx, community, public("C1", "second"), "mb2")
+	var rl *bot.RateLimitedError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 || rl.RetryAfter > time.Minute {
+		t.Fatalf("err = %v, want a *bot.RateLimitedError within a minute", err)
+	}
+	if n := len(s.Messages("C1")); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+func TestDirectMessagesOpenEachDMOnce(t *testing.T) {
+	s := fakeslack.New(t)
+	coord := memory.New(memory.Options{})
+	t.Cleanup(func() { _ = coord.Close() })
+	// Two replicas sharing a coordinator: conversations.open is a Tier 3
+	// method, so a reminder round to many members must not call it per post.
+	replicas := []*Poster{newPosterWith(t, s, coord), newPosterWith(t, s, coord)}
+	dm := func(user, text string) bot.Message {
+		return bot.Message{Visibility: bot.Direct, To: bot.Member{Ref: bot.UserRef{Platform: bot.Slack, Space: fakeslack.Team, ID: user}}, Text: text}
+	}
+	for i, user := range []string{"U0BOB", "U0BOB", "U0ALICE", "U0BOB"} {
+		if _, err := replicas[i%2].Post(t.Context(), community, dm(user, fmt.Sprint(i)), fmt.Sprintf("mbo-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, found, err := replicas[1].Find(t.Context(), community, dm("U0ALICE", "2"), "mbo-2"); err != nil || !found {
+		t.Fatalf("Find = %v, %v", found, err)
+	}
+	if n := len(s.Messages(fakeslack.DMChannel("U0BOB"))); n != 3 {
+		t.Errorf("%d DMs to bob, want 3", n)
+	}
+	if open := s.Calls("conversations.open"); len(open) != 2 {
+		t.Errorf("%d conversations.open calls for two members, want 2", len(open))
+	}
+	// A remembered DM channel that is gone is forgotten, not a permanent
+	// failure: the retry opens the DM afresh.
+	key := coord.Keys().Cache(dmCacheKind, fakeslack.Team+"-U0CARL")
+	if err := coord.Set(t.Context(), key, []byte("D0GONE"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	s.SetChannelError("D0GONE", "channel_not_found")
+	_, err := replicas[0].Post(t.Context(), community, dm("U0CARL", "hi"), "mbo-8")
+	if err == nil || errors.Is(err, bot.ErrPermanent) || errors.Is(err, bot.ErrUncertain) {
+		t.Fatalf("post to a vanished DM channel: err = %v, want transient", err)
+	}
+	if _, err := replicas[1].Post(t.Context(), community, dm("U0CARL", "hi"), "mbo-8"); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if n := len(s.Messages(fakeslack.DMChannel("U0CARL"))); n != 1 {
+		t.Errorf("%d DMs to carl after the retry, want 1", n)
 	}
 }

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -50,8 +51,9 @@ var (
 // Slack's limits: at most MaxBlocks blocks, MaxTextLen characters per text,
 // MaxHeaderLen per header; a list that does not fit ends with "…and N more".
 // Text is escaped for mrkdwn (&, <, >), except the core's mentions, which
-// become Slack's <@U…> and <#C…>. A button with an Input gets InputPrefix
-// before its action_id; its value is always the core's action. m.File is not
+// become Slack's <@U…> and <#C…>. A button's value is the core's action; a
+// button with an Input gets InputPrefix before its action_id, and its value
+// carries the Input's label and placeholder with the action (inputButton). m.File is not
 // rendered: files are uploaded separately (Poster.Upload).
 func Blocks(m bot.Message) []goslack.Block {
 	var head, body, tail []goslack.Block
@@ -262,7 +264,7 @@ func actionBlocks(buttons []bot.Button) []goslack.Block {
 		if strings.TrimSpace(label) == "" {
 			label = "Go"
 		}
-		btn := goslack.NewButtonBlockElement(id, b.Action, goslack.NewTextBlockObject(goslack.PlainTextType, label, true, false))
+		btn := goslack.NewButtonBlockElement(id, buttonValue(b), goslack.NewTextBlockObject(goslack.PlainTextType, label, true, false))
 		switch b.Style {
 		case bot.ButtonPrimary:
 			btn = btn.WithStyle(goslack.StylePrimary)
@@ -282,6 +284,62 @@ func actionBlocks(buttons []bot.Button) []goslack.Block {
 		out = append(out, goslack.NewActionBlock("", elems...))
 	}
 	return out
+}
+
+// Limits of the Input modal's text field (Slack's plain_text_input in an
+// input block): its label and its placeholder.
+const (
+	maxInputLabelLen       = 200 // Slack allows 2,000; a form label is a line
+	maxInputPlaceholderLen = 150
+)
+
+// inputButton is what the value of a button with an Input carries to the
+// click (the core's action, and the Input's label and placeholder), so that
+// the modal asks the question the core wrote. The action_id stays the
+// source of truth for the action.
+type inputButton struct {
+	Action      string `json:"a"`
+	Label       string `json:"l,omitempty"`
+	Placeholder string `json:"p,omitempty"`
+}
+
+// buttonValue is the value of button b: its action, or for a button with an
+// Input, an inputButton as JSON, dropping the placeholder and then the label
+// when the whole would not fit in MaxButtonValueLen.
+func buttonValue(b bot.Button) string {
+	if b.Input == nil {
+		return b.Action
+	}
+	in := inputButton{Action: b.Action,
+		Label:       cut(plainPieces(oneLine(b.Input.Label), maxInputLabelLen), maxInputLabelLen),
+		Placeholder: cut(plainPieces(oneLine(b.Input.Placeholder), maxInputPlaceholderLen), maxInputPlaceholderLen)}
+	for {
+		v, err := json.Marshal(in)
+		if err == nil && utf8.RuneCount(v) <= MaxButtonValueLen {
+			return string(v)
+		}
+		switch {
+		case in.Placeholder != "":
+			in.Placeholder = ""
+		case in.Label != "":
+			in.Label = ""
+		default:
+			return b.Action
+		}
+	}
+}
+
+// readInputButton reads a clicked Input button's value back for action (as
+// its action_id says). A value that is not an inputButton for that action
+// (a button rendered before values carried JSON) reads as the action alone.
+func readInputButton(value, action string) inputButton {
+	var in inputButton
+	if json.Unmarshal([]byte(value), &in) != nil || in.Action != action {
+		return inputButton{Action: action}
+	}
+	in.Label = cut(plainPieces(oneLine(in.Label), maxInputLabelLen), maxInputLabelLen)
+	in.Placeholder = cut(plainPieces(oneLine(in.Placeholder), maxInputPlaceholderLen), maxInputPlaceholderLen)
+	return in
 }
 
 // Text is handled as pieces: each is one rune, one escape (&amp;) or one

@@ -185,7 +185,15 @@ func TestBlocksButtons(t *testing.T) {
 		for _, e := range a.Elements.ElementSet {
 			btn := e.(*goslack.ButtonBlockElement)
 			action, input := ButtonAction(btn.ActionID)
-			if action != btn.Value {
+			value := btn.Value
+			if input {
+				in := readInputButton(btn.Value, action)
+				value = in.Action
+				if in.Label != "How much?" {
+					t.Errorf("button %q: value %q lost the Input's label", btn.Text.Text, btn.Value)
+				}
+			}
+			if action != value {
 				t.Errorf("button %q: action_id %q reads back as %q, value %q", btn.Text.Text, btn.ActionID, action, btn.Value)
 			}
 			got = append(got, fmt.Sprintf("%s|%s|%v", btn.Text.Text, btn.Style, input))
@@ -294,6 +302,16 @@ func checkLimits(t testing.TB, m bot.Message) {
 					t.Fatalf("block %d: bad or repeated action_id %q", i, btn.ActionID)
 				}
 				seen[btn.ActionID] = true
+				if utf8.RuneCountInString(btn.Value) > MaxButtonValueLen {
+					t.Fatalf("block %d: button value of %d characters", i, utf8.RuneCountInString(btn.Value))
+				}
+				if action, input := ButtonAction(btn.ActionID); input {
+					in := readInputButton(btn.Value, action)
+					if in.Action != action || utf8.RuneCountInString(in.Label) > maxInputLabelLen ||
+						utf8.RuneCountInString(in.Placeholder) > maxInputPlaceholderLen {
+						t.Fatalf("block %d: input button %q reads back as %+v", i, btn.Value, in)
+					}
+				}
 			}
 		default:
 			t.Fatalf("block %d: unexpected %T", i, b)
@@ -323,7 +341,11 @@ func FuzzRender(f *testing.F) {
 			m.Progress = append(m.Progress, bot.Progress{Label: title, Done: bot.Amount(i * 100), Target: 1000, Unit: item, Note: text})
 		}
 		for i := range nButtons {
-			m.Buttons = append(m.Buttons, bot.Button{Label: item, Action: fmt.Sprintf("cmd:x %d %.80s", i, item)})
+			b := bot.Button{Label: item, Action: fmt.Sprintf("cmd:x %d %.80s", i, item)}
+			if i%2 == 1 {
+				b.Input = &bot.Input{Label: text, Placeholder: title + item}
+			}
+			m.Buttons = append(m.Buttons, b)
 		}
 		checkLimits(t, m)
 	})
@@ -352,5 +374,39 @@ func BenchmarkBlocks(b *testing.B) {
 	for b.Loop() {
 		_ = Blocks(m)
 		_ = Fallback(m)
+	}
+}
+
+func TestInputButtonValueFitsWithLongLabels(t *testing.T) {
+	// Every '<' costs six characters once JSON-escaped: the label and
+	// placeholder at their caps do not fit together, so the placeholder goes.
+	b := bot.Button{Label: "Pledge", Action: "cmd:pledge {input} to #3",
+		Input: &bot.Input{Label: strings.Repeat("<", 5000), Placeholder: strings.Repeat("<", 5000)}}
+	v := buttonValue(b)
+	if n := utf8.RuneCountInString(v); n > MaxButtonValueLen {
+		t.Fatalf("value of %d characters", n)
+	}
+	in := readInputButton(v, b.Action)
+	if in.Action != b.Action || utf8.RuneCountInString(in.Label) != maxInputLabelLen || in.Placeholder != "" {
+		t.Fatalf("read back %d-character label, placeholder %q, action %q", utf8.RuneCountInString(in.Label), in.Placeholder, in.Action)
+	}
+	// A value naming another action is not trusted for this one.
+	if in := readInputButton(v, "cmd:other"); in.Action != "cmd:other" || in.Label != "" {
+		t.Fatalf("mismatched value read as %+v", in)
+	}
+}
+
+func TestTypedMentionReadsBackAsTyped(t *testing.T) {
+	// bob typed "<@U999|x> & co" (Slack escaped it); it is no mention, and
+	// it shows as he typed it, not as "&lt;@U999…".
+	text := Unescape("&lt;@U999|x&gt; &amp; co")
+	var got []string
+	for _, b := range Blocks(bot.Message{Text: text}) {
+		if s, ok := b.(*goslack.SectionBlock); ok {
+			got = append(got, s.Text.Text)
+		}
+	}
+	if want := "&lt;\u2060@U999|x&gt; &amp; co"; len(got) != 1 || got[0] != want {
+		t.Fatalf("rendered %q, want %q", got, want)
 	}
 }

@@ -3,7 +3,9 @@ package slack
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 
 	goslack "github.com/slack-go/slack"
 
@@ -31,7 +33,7 @@ func (p *Poster) Upload(ctx context.Context, team, channel, user string, f bot.F
 	}
 	target := channel
 	if user != "" {
-		if target, err = p.openDM(ctx, api, user); err != nil {
+		if target, _, err = p.openDM(ctx, api, team, user); err != nil {
 			return fmt.Errorf("slack upload: %w", err)
 		}
 	}
@@ -43,6 +45,11 @@ func (p *Poster) Upload(ctx context.Context, team, channel, user string, f bot.F
 		return classify("slack files.getUploadURLExternal", err, false)
 	}
 	if err := api.UploadToURL(ctx, goslack.UploadToURLParameters{UploadURL: u.UploadURL, Reader: bytes.NewReader(f.Data), Filename: name}); err != nil {
+		// The upload URL lets anyone write this file: errors never carry it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s upload URL: %w", ue.Op, ue.Err)
+		}
 		return classify("slack upload of "+name, err, false)
 	}
 	_, err = api.CompleteUploadExternalContext(ctx, goslack.CompleteUploadExternalParameters{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/missionbot/missionbot/adapters/slack/fakeslack"
@@ -53,6 +54,16 @@ func TestUploadFailures(t *testing.T) {
 		}
 		if len(s.Calls("files.completeUploadExternal")) != 0 {
 			t.Error("completed an upload whose bytes were refused")
+		}
+	})
+	t.Run("upload URL drops the connection", func(t *testing.T) {
+		s := fakeslack.New(t)
+		s.Fail("upload", fakeslack.Failure{Reset: true})
+		err := newTestPoster(t, s).Upload(t.Context(), fakeslack.Team, "C1", "U1", f)
+		// The upload URL is a short-lived credential to write the file:
+		// it never reaches an error (and so a log line).
+		if err == nil || strings.Contains(err.Error(), "/upload/") {
+			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("DM closed", func(t *testing.T) {

@@ -955,6 +955,10 @@ func (s *Server) viewsOpen(w http.ResponseWriter, c *Call) {
 		slackError(w, "invalid_arguments")
 		return
 	}
+	if code := checkView(req.View); code != "" {
+		slackError(w, code)
+		return
+	}
 	s.mu.Lock()
 	if s.expired[req.TriggerID] {
 		s.mu.Unlock()
@@ -1069,9 +1073,18 @@ func (s *Server) connectionsOpen(w http.ResponseWriter, c *Call) {
 
 func (s *Server) response(w http.ResponseWriter, c *Call) {
 	id, _ := url.PathUnescape(strings.TrimPrefix(c.Path, "/response/"))
-	if !json.Valid(c.Body) {
+	var msg struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if json.Unmarshal(c.Body, &msg) != nil {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
+	}
+	if len(msg.Blocks) > 0 && string(msg.Blocks) != "null" {
+		if code := checkBlocks(string(msg.Blocks)); code != "" {
+			http.Error(w, code, http.StatusBadRequest)
+			return
+		}
 	}
 	s.mu.Lock()
 	s.responses = append(s.responses, Response{ID: id, Body: json.RawMessage(c.Body)})
@@ -1157,6 +1170,57 @@ func checkBlocks(raw string) string {
 		case "divider", "image", "input", "rich_text", "file", "video", "markdown":
 		default:
 			return "invalid_blocks"
+		}
+	}
+	return ""
+}
+
+// checkView applies the limits Slack enforces on a modal (views.open):
+// title, submit and close at most 24 characters of plain_text, at most 100
+// blocks, input labels at most 2,000 and placeholders at most 150
+// characters, private_metadata at most 3,000. It returns "invalid_arguments"
+// when one is broken, "" otherwise.
+func checkView(raw json.RawMessage) string {
+	type text struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	var v struct {
+		Title           *text  `json:"title"`
+		Submit          *text  `json:"submit"`
+		Close           *text  `json:"close"`
+		PrivateMetadata string `json:"private_metadata"`
+		Blocks          []struct {
+			Type    string `json:"type"`
+			Label   *text  `json:"label"`
+			Element *struct {
+				Type        string `json:"type"`
+				ActionID    string `json:"action_id"`
+				Placeholder *text  `json:"placeholder"`
+			} `json:"element"`
+		} `json:"blocks"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return "invalid_arguments"
+	}
+	plain := func(t *text, limit int, required bool) bool {
+		if t == nil {
+			return !required
+		}
+		n := len([]rune(t.Text))
+		return t.Type == "plain_text" && n >= 1 && n <= limit
+	}
+	if !plain(v.Title, 24, true) || !plain(v.Submit, 24, false) || !plain(v.Close, 24, false) ||
+		len([]rune(v.PrivateMetadata)) > 3000 || len(v.Blocks) > 100 {
+		return "invalid_arguments"
+	}
+	for _, b := range v.Blocks {
+		if b.Type != "input" {
+			continue
+		}
+		if !plain(b.Label, 2000, true) || b.Element == nil || b.Element.ActionID == "" ||
+			!plain(b.Element.Placeholder, 150, false) {
+			return "invalid_arguments"
 		}
 	}
 	return ""

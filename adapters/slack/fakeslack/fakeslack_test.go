@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -136,6 +137,35 @@ func TestViewsOpenTriggerIsSingleUse(t *testing.T) {
 	}
 	if c := s.Calls("views.open"); len(c) != 2 || c[0].Token != Token {
 		t.Errorf("views.open calls = %+v (token sent as Bearer)", c)
+	}
+}
+
+func TestViewsOpenAppliesModalLimits(t *testing.T) {
+	s := New(t)
+	api := client(s, Token)
+	modal := func(title, label, placeholder string) slack.ModalViewRequest {
+		var ph *slack.TextBlockObject
+		if placeholder != "" {
+			ph = slack.NewTextBlockObject(slack.PlainTextType, placeholder, false, false)
+		}
+		in := slack.NewInputBlock("input", slack.NewTextBlockObject(slack.PlainTextType, label, false, false), nil,
+			slack.NewPlainTextInputBlockElement(ph, "value"))
+		return slack.ModalViewRequest{Type: slack.VTModal, Title: slack.NewTextBlockObject(slack.PlainTextType, title, false, false),
+			Blocks: slack.Blocks{BlockSet: []slack.Block{in}}}
+	}
+	for i, c := range []struct {
+		view slack.ModalViewRequest
+		ok   bool
+	}{
+		{modal("Pledge", "How much?", "e.g. 10 trees"), true},
+		{modal(strings.Repeat("t", 25), "How much?", ""), false},
+		{modal("Pledge", strings.Repeat("l", 2001), ""), false},
+		{modal("Pledge", "How much?", strings.Repeat("p", 151)), false},
+	} {
+		_, err := api.OpenViewContext(t.Context(), fmt.Sprintf("trig-%d", i), c.view)
+		if (err == nil) != c.ok {
+			t.Errorf("modal %d: err = %v, want ok %v", i, err, c.ok)
+		}
 	}
 }
 
