@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -117,6 +118,9 @@ type Engine struct {
 	deliveries Deliveries
 	flood      Rate
 	observe    Observer
+
+	// zones remembers the communities' time zones by name (see zone).
+	zones sync.Map
 }
 
 // UseCoordination makes the engine drop repeated deliveries (same platform
@@ -220,7 +224,10 @@ func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string, error
 
 // duplicate reports whether req repeats a delivery already handled. The
 // coordination layer answers first; the database's unique key decides when
-// the coordination layer says "first" or fails.
+// the coordination layer says "first" or fails. Every delivery is claimed in
+// the database, read-only commands included: the schema does not say which
+// commands change nothing, and a repeat of one would show its answer twice.
+// The claim is one INSERT … ON CONFLICT DO NOTHING, outside any transaction.
 func (e *Engine) duplicate(ctx context.Context, req Request) (bool, error) {
 	if req.EventID == "" || (e.coord == nil && e.deliveries == nil) {
 		return false, nil
@@ -315,10 +322,7 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("enter: %w", err)
 	}
-	loc, err := LoadZone(actor.Settings.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := e.zone(actor.Settings.Timezone)
 	c := &Call{Req: req, Actor: actor, Now: req.Time.UTC(), Loc: loc, Value: value, args: map[string]any{}}
 	var h Handler
 	if action != nil {
@@ -341,6 +345,21 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 		return Reply{}, err
 	}
 	return e.route(reply, actor.Settings), nil
+}
+
+// zone returns the time zone called name (UTC when it does not load),
+// remembering those that load: LoadZone matches the name against every
+// known zone, which costs more than the rest of routing a request.
+func (e *Engine) zone(name string) *time.Location {
+	if loc, ok := e.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := LoadZone(name)
+	if err != nil {
+		return time.UTC
+	}
+	e.zones.Store(name, loc)
+	return loc
 }
 
 // route sends public posts without a channel to the channel the community

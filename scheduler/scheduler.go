@@ -125,6 +125,8 @@ const (
 	DefaultBatch       = 100
 	DefaultMaxAttempts = 6
 	DefaultWorkers     = 8
+	// DefaultKickGap is the least time between two kicked dispatches.
+	DefaultKickGap = 50 * time.Millisecond
 	// firstBackoff doubles after each transient failure, up to maxBackoff.
 	firstBackoff = time.Minute
 	maxBackoff   = time.Hour
@@ -171,6 +173,11 @@ type Scheduler struct {
 	// and Keys before first use.
 	Locker bot.Locker
 	Keys   bot.Keys
+	// KickGap is the least time between two dispatches caused by Kick:
+	// kicks that arrive sooner merge into one dispatch at the end of the
+	// gap, so a burst of commands costs a few dispatches, not one each.
+	// Zero dispatches on every kick. Set before Run.
+	KickGap time.Duration
 
 	kick chan struct{}
 }
@@ -181,7 +188,7 @@ type Scheduler struct {
 func New(store Store, poster bot.Poster, producers []Producer, clock bot.Clock, log *slog.Logger) *Scheduler {
 	return &Scheduler{store: store, poster: poster, producers: producers, clock: clock, log: log,
 		ClaimFor: DefaultClaimFor, PostTimeout: DefaultPostTimeout, Batch: DefaultBatch, MaxAttempts: DefaultMaxAttempts, Workers: DefaultWorkers,
-		kick: make(chan struct{}, 1)}
+		KickGap: DefaultKickGap, kick: make(chan struct{}, 1)}
 }
 
 // RunDue runs every producer for now (one's error does not stop the others;
@@ -251,9 +258,10 @@ func (s *Scheduler) Kick() {
 }
 
 // Run calls RunDue at start and then at the start of every minute, and
-// Dispatch whenever Kick is called, until ctx ends; it returns nil then. A
-// tick still running when the next is due makes that one skip; a panic in
-// a tick or a kicked dispatch is recovered and logged.
+// Dispatch whenever Kick is called (at most once per KickGap), until ctx
+// ends; it returns nil then. A tick still running when the next is due
+// makes that one skip; a panic in a tick or a kicked dispatch is recovered
+// and logged.
 func (s *Scheduler) Run(ctx context.Context) error {
 	logger := cronLogger{s.log}
 	c := cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)), cron.WithLogger(logger))
@@ -275,6 +283,15 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-s.kick:
 			s.kicked(ctx)
+			if s.KickGap > 0 {
+				// Kicks meanwhile wait in the channel, merged into one.
+				gap := time.NewTimer(s.KickGap)
+				select {
+				case <-ctx.Done():
+				case <-gap.C:
+				}
+				gap.Stop()
+			}
 		}
 	}
 }

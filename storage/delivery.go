@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/missionbot/missionbot/bot"
 )
@@ -14,11 +13,14 @@ import (
 var _ bot.Deliveries = (*Store)(nil)
 
 // ClaimDelivery records eventID of platform and reports whether this was its
-// first claim. Idempotent and safe for concurrent use across replicas.
+// first claim. Idempotent and safe for concurrent use across replicas: it is
+// one INSERT … ON CONFLICT DO NOTHING on the deliveries' unique key, atomic
+// by itself, so it runs outside any transaction.
 func (s *Store) ClaimDelivery(ctx context.Context, platform bot.Platform, eventID string, at time.Time) (bool, error) {
 	var n int64
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Delivery{Platform: string(platform), EventID: eventID, SeenAt: utc(at)})
+	err := s.write(ctx, func(db *gorm.DB) error {
+		res := db.Exec(`INSERT INTO deliveries (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING`,
+			string(platform), eventID, utc(at))
 		n = res.RowsAffected
 		return res.Error
 	})
@@ -31,9 +33,14 @@ func (s *Store) ClaimDelivery(ctx context.Context, platform bot.Platform, eventI
 // ForgetDeliveries removes delivery records older than before; platforms
 // stop retrying long before.
 func (s *Store) ForgetDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Where("seen_at < ?", utc(before)).Delete(&Delivery{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("forget deliveries: %w", unavailable(res.Error))
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		res := db.Where("seen_at < ?", utc(before)).Delete(&Delivery{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget deliveries: %w", err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }

@@ -19,33 +19,85 @@ var _ bot.Directory = (*Store)(nil)
 // visit writes it again; visits in between only read.
 const lastSeenPrecision = time.Hour
 
+// enterQuery reads a community and, when known, one of its members in one
+// statement; the member's columns are NULL when it is not. The column lists
+// are explicit (no *), so a column added by a later migration never changes
+// the shape of a statement a connection already prepared.
+const enterQuery = `SELECT c.id, c.platform, c.external_id, c.name, c.mission, c.values_text, c.timezone,
+	c.digest_channel_id, c.digest_channel_name, c.digest_schedule, c.digest_on,
+	c.celebrations_channel_id, c.celebrations_channel, c.welcome_channel_id, c.welcome_channel_name, c.welcome_on,
+	c.retention_days, c.kudos_per_day, c.admins_are_organisers, c.created_at,
+	m.id AS m_id, m.name AS m_name, m.organiser AS m_organiser, m.platform_admin AS m_platform_admin,
+	m.hidden AS m_hidden, m."left" AS m_left, m.forgotten AS m_forgotten, m.last_seen_at AS m_last_seen_at
+FROM communities c LEFT JOIN members m ON m.community_id = c.id AND m.external_id = ?
+WHERE c.platform = ? AND c.external_id = ?`
+
+// enterRow is one row of enterQuery.
+type enterRow struct {
+	Community    `gorm:"embedded"`
+	MID          *int64     `gorm:"column:m_id"`
+	MName        *string    `gorm:"column:m_name"`
+	MOrganiser   *bool      `gorm:"column:m_organiser"`
+	MPlatformAdm *bool      `gorm:"column:m_platform_admin"`
+	MHidden      *bool      `gorm:"column:m_hidden"`
+	MLeft        *bool      `gorm:"column:m_left"`
+	MForgotten   *bool      `gorm:"column:m_forgotten"`
+	MLastSeenAt  *time.Time `gorm:"column:m_last_seen_at"`
+}
+
+// member returns the row's member (of external id ext), and whether there
+// is one.
+func (r enterRow) member(ext string) (Member, bool) {
+	if r.MID == nil {
+		return Member{}, false
+	}
+	m := Member{ID: *r.MID, CommunityID: r.ID, ExternalID: ext}
+	deref := func(b *bool) bool { return b != nil && *b }
+	m.Organiser, m.PlatformAdmin, m.Hidden = deref(r.MOrganiser), deref(r.MPlatformAdm), deref(r.MHidden)
+	m.Left, m.Forgotten = deref(r.MLeft), deref(r.MForgotten)
+	if r.MName != nil {
+		m.Name = *r.MName
+	}
+	if r.MLastSeenAt != nil {
+		m.LastSeenAt = *r.MLastSeenAt
+	}
+	return m, true
+}
+
 // Enter records the visit (creating the community and member on first
 // sight) and returns the actor with the community's settings. A known
-// member whose name, admin flag and presence are unchanged costs two reads
-// and no write.
+// member whose name, admin flag and presence are unchanged costs one read
+// (community and member joined) and no write.
 func (s *Store) Enter(ctx context.Context, v bot.Visit) (bot.Actor, error) {
 	var (
-		c Community
-		m Member
+		c   Community
+		m   Member
+		row enterRow
 	)
-	db := s.db.WithContext(ctx)
-	err := db.Where("platform = ? AND external_id = ?", string(v.Community.Platform), v.Community.ID).Take(&c).Error
-	if err == nil {
-		err = db.Where("community_id = ? AND external_id = ?", c.ID, v.User.ID).Take(&m).Error
+	res := s.db.WithContext(ctx).Raw(enterQuery, v.User.ID, string(v.Community.Platform), v.Community.ID).Scan(&row)
+	if res.Error != nil {
+		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, unavailable(res.Error))
 	}
-	switch {
-	case err == nil && !visitChanges(m, v):
-		return actor(c, m, v), nil
-	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
-		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, unavailable(err))
-	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
-			return err
+	knownCommunity := res.RowsAffected == 1
+	if knownCommunity {
+		var known bool
+		c = row.Community
+		if m, known = row.member(v.User.ID); known && !visitChanges(m, v) {
+			return actor(c, m, v), nil
 		}
-		m, err = ensureMember(tx, c.ID, v.User.ID, v.UserName, v.At)
-		if err != nil {
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var (
+			err     error
+			created bool
+		)
+		if !knownCommunity {
+			if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
+				return err
+			}
+		}
+		m, created, err = ensureMember(tx, c.ID, v.User.ID, v.UserName, v.PlatformAdmin, v.At)
+		if err != nil || created {
 			return err
 		}
 		updates := map[string]any{"last_seen_at": utc(v.At), "platform_admin": v.PlatformAdmin}
@@ -95,7 +147,7 @@ func (s *Store) Member(ctx context.Context, c bot.CommunityID, ref bot.UserRef, 
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
-		m, err = ensureMember(tx, int64(c), ref.ID, name, at)
+		m, _, err = ensureMember(tx, int64(c), ref.ID, name, false, at)
 		return err
 	})
 	if err != nil {
@@ -117,15 +169,25 @@ func ensureCommunity(tx *gorm.DB, ref bot.CommunityRef, name string, at time.Tim
 	return c, nil
 }
 
-func ensureMember(tx *gorm.DB, community int64, externalID, name string, at time.Time) (Member, error) {
-	m := Member{CommunityID: community, ExternalID: externalID, Name: name, FirstSeenAt: utc(at), LastSeenAt: utc(at)}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error; err != nil {
-		return m, fmt.Errorf("create member: %w", err)
+// ensureMember returns the member of community with externalID, creating
+// it (named name, with the platform admin flag, first and last seen at at)
+// when there is none; created reports that it did. A member it created
+// costs one INSERT, an existing one that INSERT (doing nothing) and a read.
+func ensureMember(tx *gorm.DB, community int64, externalID, name string, platformAdmin bool, at time.Time) (m Member, created bool, err error) {
+	m = Member{CommunityID: community, ExternalID: externalID, Name: name, PlatformAdmin: platformAdmin, FirstSeenAt: utc(at), LastSeenAt: utc(at)}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&m)
+	if res.Error != nil {
+		return m, false, fmt.Errorf("create member: %w", res.Error)
 	}
+	if res.RowsAffected == 1 && m.ID != 0 {
+		// Every other column takes its default, the zero value.
+		return m, true, nil
+	}
+	m = Member{}
 	if err := tx.Where("community_id = ? AND external_id = ?", community, externalID).Take(&m).Error; err != nil {
-		return m, fmt.Errorf("load member: %w", err)
+		return m, false, fmt.Errorf("load member: %w", err)
 	}
-	return m, nil
+	return m, false, nil
 }
 
 func toMember(m Member, p bot.Platform, space string) bot.Member {

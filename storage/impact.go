@@ -89,8 +89,8 @@ GROUP BY goal_id`, args).Scan(&rows).Error
 // impact.MemberWindows). When w are the dashboard's calendar weeks in the
 // community's timezone (impact.DashboardWeeks) and member_weeks holds no
 // week from another timezone near them, the counts come from member_weeks;
-// otherwise (the digest's rolling 7 days, or just after a timezone change)
-// from the activities themselves. Both give the same numbers.
+// otherwise (rolling windows, or just after a timezone change) from
+// member_days (DigestMembers). Both give the same numbers.
 func (s *Store) ImpactMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows) (impact.Members, error) {
 	var tz string
 	if err := s.db.WithContext(ctx).Model(&Community{}).Where("id = ?", int64(c)).Pluck("timezone", &tz).Error; err != nil {
@@ -103,7 +103,11 @@ func (s *Store) ImpactMembers(ctx context.Context, c bot.CommunityID, w impact.M
 			return m, err
 		}
 	}
-	return s.activityMembers(ctx, c, w)
+	ms, err := s.DigestMembers(ctx, c, w)
+	if err != nil {
+		return impact.Members{}, err
+	}
+	return ms[0], nil
 }
 
 func sameMemberWindows(a, b impact.MemberWindows) bool {
@@ -158,7 +162,8 @@ SELECT
 	return impact.Members{Active: r.ActiveN, New: r.NewN, Returning: r.ReturningN, Lapsed: r.LapsedN}, true, nil
 }
 
-// activityMembers counts members for any windows w from activities. For
+// activityMembers counts members for any windows w from activities, for
+// windows too short for member_days (DigestMembers). For
 // each member it looks up, in the index (community_id, member_id, at), their
 // latest activity before the period's end, and for the active ones whether
 // they did anything in the period before, so the cost grows with members,

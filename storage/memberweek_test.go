@@ -45,7 +45,7 @@ func TestRecordActivityWeeks(t *testing.T) {
 		}
 		record := func(c, m int64, at time.Time) {
 			t.Helper()
-			if err := s.db.Transaction(func(tx *gorm.DB) error { return recordActivity(tx, c, m, ActLog, at) }); err != nil {
+			if err := s.db.Transaction(func(tx *gorm.DB) error { return s.recordActivity(tx, c, m, ActLog, at) }); err != nil {
 				t.Fatal(err)
 			}
 		}

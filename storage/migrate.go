@@ -66,6 +66,9 @@ var migrations = []migration{
 		}
 		return tx.Migrator().CreateTable(&Installation{}, &AppState{})
 	}},
+	{7, "member days for the digest's rolling windows, covering indexes", func(tx *gorm.DB) error {
+		return migrateMemberDays(tx)
+	}},
 }
 
 // backfillMemberWeeks fills member_weeks from every community's activities,

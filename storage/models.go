@@ -300,6 +300,24 @@ type MemberWeek struct {
 	Member      Member    `gorm:"constraint:OnDelete:CASCADE"`
 }
 
+// MemberDay is one member's activity on one UTC day: the rollup behind the
+// digest's active, returning and lapsed counts over rolling windows. Times
+// are Unix microseconds (UTC), so the digest compares integers: Day is the
+// day's midnight, FirstAt and LastAt the day's first and last activity, and
+// NextAt the FirstAt of the member's next active day (nil when there is
+// none), so the member's latest activity before any instant y is in the one
+// row with FirstAt < y <= NextAt. Database triggers on activities keep it in
+// the same transaction as every insert and delete (migration 7,
+// memberDaysDDL).
+type MemberDay struct {
+	CommunityID int64 `gorm:"primaryKey;autoIncrement:false"`
+	Day         int64 `gorm:"primaryKey;autoIncrement:false"`
+	MemberID    int64 `gorm:"primaryKey;autoIncrement:false"`
+	FirstAt     int64 `gorm:"not null"`
+	LastAt      int64 `gorm:"not null"`
+	NextAt      *int64
+}
+
 // Outbox statuses. A row is pending until one dispatcher, under its claim,
 // records the outcome; the other statuses are final.
 const (

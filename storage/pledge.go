@@ -42,7 +42,7 @@ func (s *Store) AddPledge(ctx context.Context, c bot.CommunityID, m bot.MemberID
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		return recordActivity(tx, int64(c), int64(m), ActPledge, at)
+		return s.recordActivity(tx, int64(c), int64(m), ActPledge, at)
 	})
 	if err != nil {
 		return pledge.Pledge{}, fmt.Errorf("add pledge to goal %d: %w", goalID, err)
@@ -155,7 +155,7 @@ func (s *Store) FulfilPledge(ctx context.Context, c bot.CommunityID, m bot.Membe
 		if err := tx.Where("community_id = ? AND id = ?", c, g.ID).Take(&g).Error; err != nil {
 			return fmt.Errorf("reload goal: %w", err)
 		}
-		return recordActivity(tx, int64(c), int64(m), ActFulfil, at)
+		return s.recordActivity(tx, int64(c), int64(m), ActFulfil, at)
 	})
 	if err != nil {
 		return pledge.Pledge{}, pledge.Progress{}, fmt.Errorf("fulfil pledge #%d: %w", no, err)
@@ -231,7 +231,7 @@ func (s *Store) AddLog(ctx context.Context, c bot.CommunityID, m bot.MemberID, g
 		if err := tx.Where("community_id = ? AND id = ?", c, goalID).Take(&g).Error; err != nil {
 			return fmt.Errorf("reload goal: %w", err)
 		}
-		return recordActivity(tx, int64(c), int64(m), ActLog, at)
+		return s.recordActivity(tx, int64(c), int64(m), ActLog, at)
 	})
 	if err != nil {
 		return pledge.Progress{}, fmt.Errorf("log to goal %d: %w", goalID, err)
@@ -260,7 +260,7 @@ func (s *Store) UndoLog(ctx context.Context, c bot.CommunityID, m bot.MemberID, 
 			return pledge.ErrNoLog
 		}
 		row = rows[0]
-		if err := forgetActivity(tx, int64(c), int64(m), ActLog, row.CreatedAt); err != nil {
+		if err := s.forgetActivity(tx, int64(c), int64(m), ActLog, row.CreatedAt); err != nil {
 			return err
 		}
 		if row.GoalID == nil {

@@ -47,7 +47,7 @@ func (s *Store) PostWin(ctx context.Context, c bot.CommunityID, member bot.Membe
 		if err := tx.Create(&w).Error; err != nil {
 			return fmt.Errorf("insert win: %w", err)
 		}
-		return recordActivity(tx, int64(c), int64(member), ActWin, at)
+		return s.recordActivity(tx, int64(c), int64(member), ActWin, at)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("post win: %w", err)
@@ -129,7 +129,7 @@ func (s *Store) GiveKudos(ctx context.Context, c bot.CommunityID, k recognition.
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("insert kudos: %w", err)
 		}
-		return recordActivity(tx, int64(c), int64(k.From), ActKudos, k.At)
+		return s.recordActivity(tx, int64(c), int64(k.From), ActKudos, k.At)
 	})
 	if err != nil {
 		return false, fmt.Errorf("give kudos: %w", err)

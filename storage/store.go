@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -60,7 +62,19 @@ type Store struct {
 	db       *gorm.DB
 	postgres bool
 	defaults Defaults
+	// writer, on SQLite, is held by the one write transaction (or single
+	// write statement) this process runs at a time. SQLite has one writer
+	// anyway; queueing here hands the lock over at once, where writers
+	// contending inside SQLite sleep in its busy handler (1, 2, 5 … 100 ms)
+	// and retry. Nil on PostgreSQL.
+	writer chan struct{}
+	// zones remembers time zones by name (see Store.zone).
+	zones sync.Map
 }
+
+// sqliteBusyTimeout is SQLite's busy timeout, and how long a writer waits
+// for the process's write turn before the store reports it unavailable.
+const sqliteBusyTimeout = 10 * time.Second
 
 // Open connects to the database and applies pending migrations.
 func Open(ctx context.Context, o Options) (*Store, error) {
@@ -78,6 +92,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // Connect connects to the database without migrating it.
 func Connect(o Options) (*Store, error) {
 	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, NowFunc: func() time.Time { return time.Now().UTC() }}
+	// No PrepareStmt: the SQLite driver (glebarez/go-sqlite) prepares the
+	// statement text again on every execution whatever database/sql holds,
+	// so gorm's cache only adds its own cost there (measured); pgx already
+	// keeps prepared statements per connection on PostgreSQL.
 	var (
 		db  *gorm.DB
 		err error
@@ -88,7 +106,8 @@ func Connect(o Options) (*Store, error) {
 		if path == "" {
 			path = "missionbot.db"
 		}
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) +
+			")&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err = gorm.Open(sqlite.Open(dsn), cfg)
 	case "postgres":
 		db, err = gorm.Open(postgres.Open(o.DSN), cfg)
@@ -118,7 +137,11 @@ func Connect(o Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", o.Driver, unavailable(err))
 	}
-	return &Store{db: db, postgres: o.Driver == "postgres", defaults: o.Defaults.orBuiltIn()}, nil
+	s := &Store{db: db, postgres: o.Driver == "postgres", defaults: o.Defaults.orBuiltIn()}
+	if !s.postgres {
+		s.writer = make(chan struct{}, 1)
+	}
+	return s, nil
 }
 
 // Close closes the database.
@@ -146,7 +169,11 @@ func (s *Store) DB() *gorm.DB { return s.db }
 // deadlock is retried a few times; connection failures become
 // bot.ErrUnavailable.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var err error
+	release, err := s.writeTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.db.WithContext(ctx).Transaction(fn)
 		if !retryable(err) {
@@ -155,6 +182,43 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 	}
 	return unavailable(err)
+}
+
+// write runs fn, one write statement outside a transaction (atomic by
+// itself), in the process's write turn on SQLite; connection failures
+// become bot.ErrUnavailable.
+func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) error) error {
+	release, err := s.writeTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return unavailable(fn(s.db.WithContext(ctx)))
+}
+
+// writeTurn waits for this process's turn to write on SQLite (see
+// Store.writer), at most the busy timeout, and returns the function that
+// ends it. On PostgreSQL it returns at once. A nested call from inside a
+// turn would wait for itself: store methods never nest transactions.
+func (s *Store) writeTurn(ctx context.Context) (func(), error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	default:
+	}
+	t := time.NewTimer(sqliteBusyTimeout)
+	defer t.Stop()
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting to write: %w", bot.ErrUnavailable, ctx.Err())
+	case <-t.C:
+		return nil, fmt.Errorf("%w: database is locked: no write turn within %s", bot.ErrUnavailable, sqliteBusyTimeout)
+	}
 }
 
 // forUpdate locks the selected rows until the transaction ends. SQLite
@@ -212,25 +276,28 @@ ON CONFLICT (community_id, kind) DO UPDATE SET value = counters.value + 1 RETURN
 // recordActivity notes that member did kind at at, inside tx, and marks the
 // member active in at's week (Monday 00:00 in the community's timezone, read
 // from its row in tx) in member_weeks; that mark is idempotent.
-func recordActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
-	if err := tx.Create(&Activity{CommunityID: community, MemberID: member, Kind: kind, At: utc(at)}).Error; err != nil {
+func (s *Store) recordActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
+	// One statement inserts the activity and reads the community's
+	// timezone back.
+	var tz []string
+	if err := tx.Raw(`INSERT INTO activities (community_id, member_id, kind, at) VALUES (?, ?, ?, ?)
+RETURNING (SELECT timezone FROM communities WHERE id = ?)`, community, member, kind, utc(at), community).Scan(&tz).Error; err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	var tz string
-	if err := tx.Model(&Community{}).Where("id = ?", community).Pluck("timezone", &tz).Error; err != nil {
-		return fmt.Errorf("record activity week: %w", err)
+	if len(tz) != 1 {
+		return fmt.Errorf("record activity: %d rows returned", len(tz))
 	}
-	week := MemberWeek{CommunityID: community, MemberID: member, Week: utc(impact.WeekStart(at, zone(tz)))}
+	week := MemberWeek{CommunityID: community, MemberID: member, Week: utc(impact.WeekStart(at, s.zone(tz[0])))}
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&week).Error; err != nil {
 		return fmt.Errorf("record activity week: %w", err)
 	}
 	return nil
 }
 
-// forgetActivity undoes recordActivity(tx, community, member, kind, at):
+// forgetActivity undoes s.recordActivity(tx, community, member, kind, at):
 // it removes that activity and, when the member did nothing else that week,
 // the week's bucket, so an undone action does not count as activity.
-func forgetActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
+func (s *Store) forgetActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
 	one := tx.Model(&Activity{}).Select("id").
 		Where("community_id = ? AND member_id = ? AND kind = ? AND at = ?", community, member, kind, utc(at)).Limit(1)
 	if err := tx.Where("community_id = ? AND id IN (?)", community, one).Delete(&Activity{}).Error; err != nil {
@@ -240,7 +307,7 @@ func forgetActivity(tx *gorm.DB, community, member int64, kind string, at time.T
 	if err := tx.Model(&Community{}).Where("id = ?", community).Pluck("timezone", &tz).Error; err != nil {
 		return fmt.Errorf("forget activity week: %w", err)
 	}
-	loc := zone(tz)
+	loc := s.zone(tz)
 	week := impact.WeekStart(at, loc)
 	next := impact.WeekStart(week.Add(8*24*time.Hour), loc)
 	var left int64
@@ -255,6 +322,17 @@ func forgetActivity(tx *gorm.DB, community, member int64, kind string, at time.T
 		return fmt.Errorf("forget activity week: %w", err)
 	}
 	return nil
+}
+
+// zone is zone(name), remembered: loading a zone by name costs more than
+// the statement that read the name. Safe for concurrent use.
+func (s *Store) zone(name string) *time.Location {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc := zone(name)
+	s.zones.Store(name, loc)
+	return loc
 }
 
 // zone is the location of a community's timezone setting, UTC when it does

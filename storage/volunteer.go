@@ -245,7 +245,7 @@ func (s *Store) Join(ctx context.Context, c bot.CommunityID, id int64, member bo
 		if err := saveOppCounts(tx, o); err != nil {
 			return err
 		}
-		if err := recordActivity(tx, int64(c), int64(member), ActSignup, at); err != nil {
+		if err := s.recordActivity(tx, int64(c), int64(member), ActSignup, at); err != nil {
 			return err
 		}
 		rule, err := oppRule(tx, o)
@@ -597,7 +597,7 @@ func (s *Store) LogHours(ctx context.Context, c bot.CommunityID, h volunteer.Hou
 			}
 			res.Progress = bot.Amount(progress)
 		}
-		return recordActivity(tx, int64(c), int64(h.Member), ActHours, h.At)
+		return s.recordActivity(tx, int64(c), int64(h.Member), ActHours, h.At)
 	})
 	if err != nil {
 		return volunteer.HoursResult{}, fmt.Errorf("log hours: %w", err)
@@ -652,7 +652,7 @@ func (s *Store) MarkAttended(ctx context.Context, c bot.CommunityID, id int64, m
 				UpdateColumns(map[string]any{"attended": true, "updated_at": utc(at)}).Error; err != nil {
 				return fmt.Errorf("mark signup attended: %w", err)
 			}
-			if err := recordActivity(tx, int64(c), int64(m), ActHours, at); err != nil {
+			if err := s.recordActivity(tx, int64(c), int64(m), ActHours, at); err != nil {
 				return err
 			}
 			res.Credited = append(res.Credited, m)

@@ -45,6 +45,9 @@ type Opening struct {
 // Store is what the digest reads. Every method filters by community c.
 type Store interface {
 	impact.Numbers
+	// DigestMembers counts active, new, returning and lapsed members for
+	// each of ws, in order, with one read (see impact.MemberWindows).
+	DigestMembers(ctx context.Context, c bot.CommunityID, ws ...impact.MemberWindows) ([]impact.Members, error)
 	// DigestTopContributors ranks at most n members by non-anonymous
 	// contributions in w (then hours, then name), leaving out hidden, left
 	// and forgotten members.
@@ -168,14 +171,11 @@ func Build(ctx context.Context, s Store, c bot.CommunityID, loc *time.Location, 
 	if err != nil {
 		return bot.Message{}, fmt.Errorf("digest previous activity: %w", err)
 	}
-	mem, err := s.ImpactMembers(ctx, c, curM)
+	mems, err := s.DigestMembers(ctx, c, curM, prevM)
 	if err != nil {
 		return bot.Message{}, fmt.Errorf("digest members: %w", err)
 	}
-	memPrev, err := s.ImpactMembers(ctx, c, prevM)
-	if err != nil {
-		return bot.Message{}, fmt.Errorf("digest previous members: %w", err)
-	}
+	mem, memPrev := mems[0], mems[1]
 	top, err := s.DigestTopContributors(ctx, c, cur, maxContributors)
 	if err != nil {
 		return bot.Message{}, fmt.Errorf("digest top contributors: %w", err)
