@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -20,6 +17,7 @@ import (
 	"github.com/missionbot/missionbot/coordination/fallback"
 	"github.com/missionbot/missionbot/coordination/memory"
 	"github.com/missionbot/missionbot/coordination/redis"
+	"github.com/missionbot/missionbot/internal/testredis"
 )
 
 // needOrSkip fails the test in CI and skips it elsewhere.
@@ -29,62 +27,6 @@ func needOrSkip(tb testing.TB, format string, args ...any) {
 		tb.Fatalf("required in CI: "+format, args...)
 	}
 	tb.Skipf("skipping: "+format, args...)
-}
-
-// privateRedis is a redis-server this test owns, on its own port, without
-// persistence. It is never the shared one on 6379.
-type privateRedis struct {
-	t    *testing.T
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		needOrSkip(t, "redis-server is not installed: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &privateRedis{t: t, bin: bin, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	r.cmd = cmd
-	coordtest.Eventually(r.t, 10*time.Second, "private redis-server accepts connections", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 100*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
-func (r *privateRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
 }
 
 // logLines collects JSON log records; it is safe for concurrent use.
@@ -119,9 +61,9 @@ func (l *logLines) count(t *testing.T, prefix string) int {
 }
 
 func TestCoordFallbackWhenRedisStops(t *testing.T) {
-	srv := startPrivateRedis(t)
+	srv := testredis.Start(t, false)
 	prefix := coordtest.RandomPrefix(t)
-	primary, err := redis.New(redis.Options{URL: srv.url(), Prefix: prefix, Timeout: 250 * time.Millisecond})
+	primary, err := redis.New(redis.Options{URL: srv.URL(0), Prefix: prefix, Timeout: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +106,7 @@ func TestCoordFallbackWhenRedisStops(t *testing.T) {
 		t.Fatalf("marker not in Redis: %v, %v", first, err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	for i := range 300 {
 		exercise("down-" + strconv.Itoa(i))
 	}
@@ -184,7 +126,7 @@ func TestCoordFallbackWhenRedisStops(t *testing.T) {
 		t.Fatalf("%d degraded log lines for 900 calls, want exactly 1:\n%s", n, logs.buf.String())
 	}
 
-	srv.start()
+	srv.Start()
 	i := 0
 	coordtest.Eventually(t, 10*time.Second, "recovery after Redis restarts", func() bool {
 		i++

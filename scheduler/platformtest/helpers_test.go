@@ -3,14 +3,10 @@ package platformtest_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +20,6 @@ import (
 	"github.com/missionbot/missionbot/adapters/slack/fakeslack"
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/bot/mission"
-	"github.com/missionbot/missionbot/coordination/coordtest"
 	"github.com/missionbot/missionbot/internal/testdb"
 	"github.com/missionbot/missionbot/logging/logtest"
 	"github.com/missionbot/missionbot/scheduler"
@@ -43,62 +38,6 @@ func needOrSkip(tb testing.TB, format string, args ...any) {
 		tb.Fatalf("required in CI: "+format, args...)
 	}
 	tb.Skipf("skipping: "+format, args...)
-}
-
-// privateRedis is a redis-server this test owns, on its own port, without
-// persistence; never the shared one on 6379.
-type privateRedis struct {
-	t    *testing.T
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		needOrSkip(t, "redis-server is not installed: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &privateRedis{t: t, bin: bin, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	cmd := exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	r.cmd = cmd
-	// A wait on another process: polling with a deadline.
-	coordtest.Eventually(r.t, 10*time.Second, "private redis-server accepts connections", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 100*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
-}
-
-func (r *privateRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
 }
 
 // replicaStores returns a store on a fresh PostgreSQL schema and n-1 more

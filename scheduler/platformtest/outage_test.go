@@ -19,6 +19,7 @@ import (
 	"github.com/missionbot/missionbot/coordination/fallback"
 	"github.com/missionbot/missionbot/coordination/memory"
 	"github.com/missionbot/missionbot/coordination/redis"
+	"github.com/missionbot/missionbot/internal/testredis"
 	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
 )
@@ -92,7 +93,7 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 		stopAt      = 10 // weeks
 		restartAt   = 30
 	)
-	srv := startPrivateRedis(t)
+	srv := testredis.Start(t, false)
 	stores := replicaStores(t, 3)
 	ctx := context.Background()
 	start := time.Date(2026, 1, 4, 12, 0, 0, 0, time.UTC) // a Sunday
@@ -117,7 +118,7 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 		runs     atomic.Int64
 	)
 	for _, s := range stores {
-		primary, err := redis.New(redis.Options{URL: srv.url(), Prefix: prefix, Timeout: 250 * time.Millisecond})
+		primary, err := redis.New(redis.Options{URL: srv.URL(0), Prefix: prefix, Timeout: 250 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,9 +144,9 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 		phase := 0
 		switch now {
 		case start.Add(stopAt * 7 * 24 * time.Hour):
-			srv.stop()
+			srv.Stop()
 		case start.Add(restartAt * 7 * 24 * time.Hour):
-			srv.start()
+			srv.Start()
 		}
 		switch {
 		case !now.Before(start.Add(restartAt * 7 * 24 * time.Hour)):
