@@ -3,9 +3,7 @@ package fault
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +16,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver for counting effects.
+
+	"github.com/missionbot/missionbot/internal/testredis"
 )
 
 // pgStartTimeout bounds initdb and each start or stop of the private server.
@@ -177,7 +177,7 @@ func (p *Postgres) Start() {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	p.cmd, p.done, p.log = cmd, done, logf
-	if err := waitAccepting(p.Addr(), done, pgStartTimeout); err != nil {
+	if err := testredis.WaitAccepting(p.Addr(), done, pgStartTimeout); err != nil {
 		p.t.Fatalf("private PostgreSQL on %s: %v\n%s", p.Addr(), err, p.logTail())
 	}
 	// Accepting TCP is not yet accepting sessions (recovery after an
@@ -247,35 +247,5 @@ func (p *Postgres) logTail() string {
 	return string(b)
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitAccepting polls addr until a TCP connection succeeds, the process
-// exits (exited closed) or timeout passes. It is for waiting on another
-// process, so polling with a deadline is the only option.
-func waitAccepting(addr string, exited <-chan struct{}, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not accepting connections after %s: %w", timeout, err)
-		}
-		select {
-		case <-exited:
-			return errors.New("process exited")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
+// FreePort returns a TCP port free on 127.0.0.1 right now.
+func FreePort(t testing.TB) int { return testredis.FreePort(t) }

@@ -45,7 +45,7 @@ func Start(t testing.TB, required bool) *Server {
 		}
 		t.Skipf("skipping: redis-server is not installed: %v", err)
 	}
-	r := &Server{t: t, bin: bin, port: freePort(t)}
+	r := &Server{t: t, bin: bin, port: FreePort(t)}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
@@ -74,7 +74,7 @@ func (r *Server) Start() {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	r.cmd, r.done = cmd, done
-	if err := waitAccepting(r.Addr(), done, startTimeout); err != nil {
+	if err := WaitAccepting(r.Addr(), done, startTimeout); err != nil {
 		r.t.Fatalf("private Redis on %s: %v", r.Addr(), err)
 	}
 }
@@ -123,8 +123,9 @@ func (r *Server) signal(sig syscall.Signal, paused bool) {
 	r.paused = paused
 }
 
-// freePort returns a TCP port free on 127.0.0.1 right now.
-func freePort(t testing.TB) int {
+// FreePort returns a TCP port free on 127.0.0.1 right now, for a private
+// server a test starts.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -134,10 +135,10 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// waitAccepting polls addr until a TCP connection succeeds, the process
+// WaitAccepting polls addr until a TCP connection succeeds, the process
 // exits (exited closed) or timeout passes. It waits on another process, so
 // polling with a deadline is the only option.
-func waitAccepting(addr string, exited <-chan struct{}, timeout time.Duration) error {
+func WaitAccepting(addr string, exited <-chan struct{}, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
