@@ -124,12 +124,6 @@ func commandRequest(i *discordgo.Interaction, g guildInfo, now time.Time) (req b
 			focus = o.Name
 		}
 	}
-	if req.Command == bot.Umbrella && focus == "" {
-		// Help is answered from typed text ("help pledge"); the umbrella
-		// has no handler for typed options.
-		req.Text = strings.TrimSpace("help " + req.Options["command"])
-		req.Sub, req.Options = "", nil
-	}
 	return req, focus, nil
 }
 

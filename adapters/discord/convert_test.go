@@ -62,9 +62,9 @@ func TestCommandRequest(t *testing.T) {
 			command: "settings", sub: "x", opts: map[string]string{"channel": "<#85|wins>", "n": "10", "on": "true", "f": "2.5"}, admin: true, user: "Sam K"},
 		{name: "owner without permissions is admin", nick: "null", perms: "0", owner: "83",
 			data: `{"name":"goal","options":[{"name":"list","type":1}]}`, command: "goal", sub: "list", opts: map[string]string{}, admin: true, user: "Sam K"},
-		{name: "umbrella help is typed text", nick: "null", perms: "0",
+		{name: "umbrella help keeps its typed option (the core reads it)", nick: "null", perms: "0",
 			data:    `{"name":"missionbot","options":[{"name":"help","type":1,"options":[{"name":"command","type":3,"value":"pledge"}]}]}`,
-			command: "missionbot", text: "help pledge", user: "Sam K"},
+			command: "missionbot", sub: "help", opts: map[string]string{"command": "pledge"}, user: "Sam K"},
 		{name: "upper case name", nick: "null", perms: "0", data: `{"name":"Leaderboard"}`, command: "leaderboard", opts: map[string]string{}, user: "Sam K"},
 	}
 	for _, c := range cases {

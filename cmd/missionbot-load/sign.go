@@ -3,23 +3,23 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/missionbot/missionbot/adapters/slack"
 )
 
 // slackSignature returns Slack's v0 signature of body sent at timestamp
 // (Unix seconds, as in X-Slack-Request-Timestamp):
 // "v0=" + hex(HMAC-SHA256(secret, "v0:" + timestamp + ":" + body)).
+// It is the adapter's own signer, so load requests are signed exactly as the
+// adapter verifies them.
 func slackSignature(secret, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("v0:" + timestamp + ":"))
-	mac.Write(body)
-	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+	return slack.Sign(secret, timestamp, body)
 }
 
 // signSlack sets Slack's signing headers on r for body, sent at now.
