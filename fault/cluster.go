@@ -264,3 +264,22 @@ func (r *Replica) CountLog(s string) int {
 	}
 	return n
 }
+
+// Problems returns the replica's last n log lines at WARN or ERROR, each cut
+// to 200 bytes.
+func (r *Replica) Problems(n int) []string {
+	var out []string
+	for _, line := range strings.Split(r.Log(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) ||
+			strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			if len(line) > 200 {
+				line = line[:200]
+			}
+			out = append(out, line)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return out
+}

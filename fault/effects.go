@@ -173,3 +173,53 @@ func UnknownWithNotice(ctx context.Context, db *sql.DB, kind string) (int, error
 	return Count(ctx, db, `SELECT COUNT(*) FROM outbox_posts o WHERE o.kind = $1 AND o.status = 'unknown'
 		AND EXISTS (SELECT 1 FROM outbox_posts n WHERE n.community_id = o.community_id AND n.kind <> $1)`, kind)
 }
+
+// Diagnose describes, in a few lines, where the outbox stands: the count of
+// every kind and status, and the first pending rows with their due time,
+// claim, attempts and last error, relative to the database's clock. It is
+// what a failed scenario prints so that a run whose output is cut still
+// says why.
+func Diagnose(ctx context.Context, db *sql.DB) string {
+	var b strings.Builder
+	rows, err := db.QueryContext(ctx, `SELECT kind, status, COUNT(*) FROM outbox_posts GROUP BY kind, status ORDER BY kind, status`)
+	if err != nil {
+		return "outbox: " + err.Error()
+	}
+	b.WriteString("outbox:")
+	for rows.Next() {
+		var kind, status string
+		var n int
+		if err := rows.Scan(&kind, &status, &n); err != nil {
+			rows.Close()
+			return b.String() + " " + err.Error()
+		}
+		fmt.Fprintf(&b, " %s/%s=%d", kind, status, n)
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `
+		SELECT o.id, o.kind, EXTRACT(EPOCH FROM o.due_at - now())::int,
+			COALESCE(EXTRACT(EPOCH FROM o.claimed_until - now())::int, -999999), o.sending, o.attempts, o.last_error
+		FROM outbox_posts o WHERE o.status = 'pending' ORDER BY o.due_at, o.id LIMIT 5`)
+	if err != nil {
+		return b.String() + "; pending: " + err.Error()
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var kind, lastErr string
+		var due, claimed, attempts int
+		var sending bool
+		if err := rows.Scan(&id, &kind, &due, &claimed, &sending, &attempts, &lastErr); err != nil {
+			return b.String() + "; pending: " + err.Error()
+		}
+		claim := "unclaimed"
+		if claimed != -999999 {
+			claim = fmt.Sprintf("claimed for %ds", claimed)
+		}
+		if len(lastErr) > 160 {
+			lastErr = lastErr[:160]
+		}
+		fmt.Fprintf(&b, "; pending %s row %d due in %ds, %s, sending %t, %d attempts, last error %q", kind, id, due, claim, sending, attempts, lastErr)
+	}
+	return b.String()
+}

@@ -24,7 +24,7 @@ const enableVar = "MISSIONBOT_FAULT"
 
 // Bounds of the scenarios' waits on other processes.
 const (
-	settleLimit   = 90 * time.Second // outbox rows reaching a final status
+	settleLimit   = 2 * time.Minute  // outbox rows reaching a final status (a dead replica's produce lease lasts 15 s, then the next minute tick produces)
 	responseLimit = 35 * time.Second // a deferred reply reaching response_url
 )
 
@@ -153,6 +153,19 @@ func (s *suite) newCluster(t *testing.T, name string, o clusterOpts) *cluster {
 		if t.Failed() {
 			t.Logf("replica %s log (tail):\n%s", c.a.Name, c.a.LogTail(4000))
 			t.Logf("replica %s log (tail):\n%s", c.b.Name, c.b.LogTail(4000))
+			// The summary table ends the output, so a failure's cause
+			// shows even where only the tail of a run is kept.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			why := []string{"FAILED; " + fault.Diagnose(ctx, c.db)}
+			for _, r := range []*fault.Replica{c.a, c.b} {
+				for _, line := range r.Problems(3) {
+					why = append(why, r.Name+": "+line)
+				}
+			}
+			s.mu.Lock()
+			s.figures = append(s.figures, figures{scenario: t.Name(), note: strings.Join(why, "\n    ")})
+			s.mu.Unlock()
 		}
 	})
 	return c

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -127,6 +128,12 @@ const (
 	DefaultWorkers     = 8
 	// DefaultKickGap is the least time between two kicked dispatches.
 	DefaultKickGap = 50 * time.Millisecond
+	// DefaultLeaseFor is how long the produce lease lasts unless its holder
+	// extends it (every third of it, while the producers run): a replica
+	// that dies mid-production blocks the others' producers this long at
+	// most, so the posts it did not enqueue are enqueued at the next tick
+	// after that.
+	DefaultLeaseFor = 15 * time.Second
 	// firstBackoff doubles after each transient failure, up to maxBackoff.
 	firstBackoff = time.Minute
 	maxBackoff   = time.Hour
@@ -173,6 +180,10 @@ type Scheduler struct {
 	// and Keys before first use.
 	Locker bot.Locker
 	Keys   bot.Keys
+	// LeaseFor is how long the produce lease lasts between extensions;
+	// its holder extends it every LeaseFor/3 while its producers run. Set
+	// before first use.
+	LeaseFor time.Duration
 	// KickGap is the least time between two dispatches caused by Kick:
 	// kicks that arrive sooner merge into one dispatch at the end of the
 	// gap, so a burst of commands costs a few dispatches, not one each.
@@ -188,7 +199,7 @@ type Scheduler struct {
 func New(store Store, poster bot.Poster, producers []Producer, clock bot.Clock, log *slog.Logger) *Scheduler {
 	return &Scheduler{store: store, poster: poster, producers: producers, clock: clock, log: log,
 		ClaimFor: DefaultClaimFor, PostTimeout: DefaultPostTimeout, Batch: DefaultBatch, MaxAttempts: DefaultMaxAttempts, Workers: DefaultWorkers,
-		KickGap: DefaultKickGap, kick: make(chan struct{}, 1)}
+		KickGap: DefaultKickGap, LeaseFor: DefaultLeaseFor, kick: make(chan struct{}, 1)}
 }
 
 // RunDue runs every producer for now (one's error does not stop the others;
@@ -223,14 +234,16 @@ func (s *Scheduler) produce(ctx context.Context, now time.Time) {
 		return
 	}
 	if s.Locker != nil {
-		lease, ok, err := s.Locker.Acquire(ctx, s.Keys.Lease(ProduceLease), s.ClaimFor)
+		lease, ok, err := s.Locker.Acquire(ctx, s.Keys.Lease(ProduceLease), s.LeaseFor)
 		switch {
 		case err != nil:
 			s.log.Warn("scheduler produce lease unavailable; running the producers anyway", "err", err)
 		case !ok:
 			return // another replica runs them this tick
 		default:
+			stop := s.keepLease(ctx, lease)
 			defer func() {
+				stop()
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 				defer cancel()
 				if err := lease.Release(rctx); err != nil && !errors.Is(err, bot.ErrLeaseLost) {
@@ -243,6 +256,38 @@ func (s *Scheduler) produce(ctx context.Context, now time.Time) {
 		if err := p.Produce(ctx, now, s.store); err != nil {
 			s.log.Error("scheduler producer failed; the others go on", "producer", i, "type", fmt.Sprintf("%T", p), "err", err)
 		}
+	}
+}
+
+// keepLease extends lease every LeaseFor/3 until the returned function is
+// called (which waits for the extending goroutine to end). A lost lease is
+// logged and no longer extended; the producers go on, since the outbox's
+// unique slot keys keep a second producer harmless.
+func (s *Scheduler) keepLease(ctx context.Context, lease bot.Lease) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(s.LeaseFor/3, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := lease.Extend(ctx, s.LeaseFor); err != nil {
+					s.log.Warn("extending the scheduler produce lease failed; producing on", "err", err)
+					if errors.Is(err, bot.ErrLeaseLost) {
+						return
+					}
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
 
