@@ -30,6 +30,11 @@ type Deduper interface {
 	// concurrent use. On error the caller does not know; it should fall back to
 	// the database's unique key rather than drop the event.
 	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Forget removes key, so that its next FirstSeen is first again: a
+	// delivery whose handling failed before it changed anything is handled
+	// when the platform retries it. Forgetting an absent key is no error.
+	// Safe for concurrent use.
+	Forget(ctx context.Context, key string) error
 }
 
 // Locker hands out expiring, exclusive leases.

@@ -200,52 +200,81 @@ func (e *Engine) Do(ctx context.Context, req Request) Reply {
 }
 
 func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string, error) {
-	if dup, err := e.duplicate(ctx, req); err != nil {
-		return e.failure(req, err), OutcomeError, err
-	} else if dup {
+	marked, dup := e.seen(ctx, req)
+	if dup {
 		return Reply{Duplicate: true}, OutcomeDuplicate, nil
 	}
 	if e.coord != nil && e.flood.Events > 0 {
 		d, err := e.coord.Allow(ctx, e.coord.Keys().Limit("member", req.User.String()), e.flood)
 		if err == nil && !d.Allowed {
+			e.forget(ctx, req, marked)
 			wait := max(time.Second, d.RetryAfter.Round(time.Second))
 			return Say(fmt.Sprintf("You're going a little fast. Please try again in %s.", wait)), OutcomeLimited, nil
 		}
 	}
-	reply, err := e.do(ctx, req)
-	if err == nil {
+	var claim *Delivery
+	if req.EventID != "" && e.deliveries != nil {
+		claim = &Delivery{Platform: req.User.Platform, EventID: req.EventID, At: req.Time}
+	}
+	reply, err := e.do(WithDelivery(ctx, claim), req)
+	_, rejected := AsUserError(err)
+	if (err == nil || rejected) && claim != nil && !claim.Claimed() {
+		// Nothing this request ran committed a transaction (a read-only
+		// command, or one refused): claim it now, so a repeat is still
+		// not answered twice.
+		first, cerr := e.deliveries.ClaimDelivery(ctx, claim.Platform, claim.EventID, claim.At)
+		switch {
+		case cerr != nil:
+			err = fmt.Errorf("claim delivery: %w", cerr)
+		case !first:
+			err = ErrDuplicate
+		}
+	}
+	switch {
+	case err == nil:
 		return reply, OutcomeOK, nil
+	case errors.Is(err, ErrDuplicate):
+		return Reply{Duplicate: true}, OutcomeDuplicate, nil
 	}
 	if ue, ok := AsUserError(err); ok {
 		return Say(ue.Error()), OutcomeRejected, nil
 	}
+	if !claim.Claimed() {
+		// Nothing was committed: the platform's retry should run.
+		e.forget(ctx, req, marked)
+	}
 	return e.failure(req, err), OutcomeError, err
 }
 
-// duplicate reports whether req repeats a delivery already handled. The
-// coordination layer answers first; the database's unique key decides when
-// the coordination layer says "first" or fails. Every delivery is claimed in
-// the database, read-only commands included: the schema does not say which
-// commands change nothing, and a repeat of one would show its answer twice.
-// The claim is one INSERT … ON CONFLICT DO NOTHING, outside any transaction.
-func (e *Engine) duplicate(ctx context.Context, req Request) (bool, error) {
-	if req.EventID == "" || (e.coord == nil && e.deliveries == nil) {
-		return false, nil
+// seen asks the coordination layer whether req repeats a delivery already
+// seen (dup), and reports whether this call marked it (marked). The
+// database's unique key decides when the coordination layer says "first"
+// or fails: the delivery is recorded inside the command's first write
+// transaction (see Delivery), or after it for a command that wrote nothing.
+// Every delivery is claimed in the database, read-only commands included:
+// the schema does not say which commands change nothing, and a repeat of one
+// would show its answer twice.
+func (e *Engine) seen(ctx context.Context, req Request) (marked, dup bool) {
+	if req.EventID == "" || e.coord == nil {
+		return false, false
 	}
-	if e.coord != nil {
-		first, err := e.coord.FirstSeen(ctx, e.coord.Keys().Dedup(req.User.Platform, req.EventID), DedupTTL)
-		if err == nil && !first {
-			return true, nil
-		}
-	}
-	if e.deliveries == nil {
-		return false, nil
-	}
-	first, err := e.deliveries.ClaimDelivery(ctx, req.User.Platform, req.EventID, req.Time)
+	first, err := e.coord.FirstSeen(ctx, e.coord.Keys().Dedup(req.User.Platform, req.EventID), DedupTTL)
 	if err != nil {
-		return false, fmt.Errorf("claim delivery: %w", err)
+		return false, false
 	}
-	return !first, nil
+	return first, !first
+}
+
+// forget unmarks req's delivery in the coordination layer when this call
+// marked it, so that the platform's retry is handled. Best effort: when it
+// fails, the retry is dropped as a repeat only while the mark lives.
+func (e *Engine) forget(ctx context.Context, req Request, marked bool) {
+	if !marked {
+		return
+	}
+	if err := e.coord.Forget(context.WithoutCancel(ctx), e.coord.Keys().Dedup(req.User.Platform, req.EventID)); err != nil {
+		e.log.Warn("forgetting a failed delivery failed; a retry of it is dropped until the mark expires", "event", req.EventID, "err", err)
+	}
 }
 
 func (e *Engine) failure(req Request, err error) Reply {
@@ -315,7 +344,7 @@ func (e *Engine) do(ctx context.Context, req Request) (Reply, error) {
 		}
 		cmd, sub, tokens = p.Command, p.Sub, p.Tokens
 	}
-	actor, err := e.dir.Enter(ctx, Visit{
+	actor, err := e.dir.Enter(WithDelivery(ctx, nil), Visit{
 		Community: req.Community, CommunityName: req.CommunityName,
 		User: req.User, UserName: req.UserName, PlatformAdmin: req.PlatformAdmin, At: req.Time,
 	})

@@ -35,7 +35,7 @@ func (e *Engine) event(ctx context.Context, req Request) (Reply, error) {
 		return Reply{}, nil
 	}
 	h, ok := e.events[req.Event]
-	actor, err := e.dir.Enter(ctx, Visit{
+	actor, err := e.dir.Enter(WithDelivery(ctx, nil), Visit{
 		Community: req.Community, CommunityName: req.CommunityName,
 		User: req.User, UserName: req.UserName, PlatformAdmin: req.PlatformAdmin, At: req.Time,
 	})

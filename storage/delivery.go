@@ -13,21 +13,30 @@ import (
 var _ bot.Deliveries = (*Store)(nil)
 
 // ClaimDelivery records eventID of platform and reports whether this was its
-// first claim. Idempotent and safe for concurrent use across replicas: it is
+// first claim, at once (a command's writes record it in their own
+// transaction instead: see bot.Delivery). Idempotent and safe for concurrent use across replicas: it is
 // one INSERT … ON CONFLICT DO NOTHING on the deliveries' unique key, atomic
 // by itself, so it runs outside any transaction.
 func (s *Store) ClaimDelivery(ctx context.Context, platform bot.Platform, eventID string, at time.Time) (bool, error) {
-	var n int64
-	err := s.write(ctx, func(db *gorm.DB) error {
-		res := db.Exec(`INSERT INTO deliveries (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING`,
-			string(platform), eventID, utc(at))
-		n = res.RowsAffected
-		return res.Error
+	var first bool
+	err := s.write(bot.WithDelivery(ctx, nil), func(db *gorm.DB) error {
+		var err error
+		first, err = claimDelivery(db, platform, eventID, at)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("claim delivery %s %s: %w", platform, eventID, err)
 	}
-	return n == 1, nil
+	return first, nil
+}
+
+// claimDelivery inserts the delivery's unique key on db (a transaction or
+// not) and reports whether it was absent. On PostgreSQL a concurrent
+// uncommitted claim of the same key makes it wait for that transaction's end.
+func claimDelivery(db *gorm.DB, platform bot.Platform, eventID string, at time.Time) (bool, error) {
+	res := db.Exec(`INSERT INTO deliveries (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT (platform, event_id) DO NOTHING`,
+		string(platform), eventID, utc(at))
+	return res.RowsAffected == 1, res.Error
 }
 
 // ForgetDeliveries removes delivery records older than before; platforms

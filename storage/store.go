@@ -165,7 +165,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // DB returns the gorm handle, for tests and benchmarks in this module.
 func (s *Store) DB() *gorm.DB { return s.db }
 
-// tx runs fn in one transaction. On PostgreSQL a serialization failure or
+// tx runs fn in one transaction. When ctx carries a delivery no transaction
+// recorded yet (bot.Delivery), the transaction records it first and fails
+// with bot.ErrDuplicate, changing nothing, when it was already recorded; it
+// commits with fn's writes. On PostgreSQL a serialization failure or
 // deadlock is retried a few times; connection failures become
 // bot.ErrUnavailable.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
@@ -174,20 +177,41 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		return err
 	}
 	defer release()
+	run := fn
+	d := bot.DeliveryOf(ctx)
+	if d != nil {
+		run = func(tx *gorm.DB) error {
+			first, err := claimDelivery(tx, d.Platform, d.EventID, d.At)
+			if err != nil {
+				return fmt.Errorf("claim delivery %s %s: %w", d.Platform, d.EventID, err)
+			}
+			if !first {
+				return bot.ErrDuplicate
+			}
+			return fn(tx)
+		}
+	}
 	for attempt := 0; attempt < 5; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(fn)
+		err = s.db.WithContext(ctx).Transaction(run)
 		if !retryable(err) {
 			break
 		}
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	if err == nil && d != nil {
+		d.MarkClaimed()
 	}
 	return unavailable(err)
 }
 
 // write runs fn, one write statement outside a transaction (atomic by
 // itself), in the process's write turn on SQLite; connection failures
-// become bot.ErrUnavailable.
+// become bot.ErrUnavailable. When ctx carries a delivery to record, fn runs
+// in a transaction with it instead (see tx).
 func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) error) error {
+	if bot.DeliveryOf(ctx) != nil {
+		return s.tx(ctx, fn)
+	}
 	release, err := s.writeTurn(ctx)
 	if err != nil {
 		return err

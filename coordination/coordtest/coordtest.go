@@ -26,6 +26,7 @@ import (
 func Run(t *testing.T, newCoord func(t *testing.T) bot.Coordinator) {
 	t.Run("DedupExactlyOnceUnderConcurrency", func(t *testing.T) { dedupExactlyOnce(t, newCoord) })
 	t.Run("DedupExpires", func(t *testing.T) { dedupExpires(t, newCoord) })
+	t.Run("DedupForget", func(t *testing.T) { dedupForget(t, newCoord) })
 	t.Run("LeaseExclusiveUnderConcurrency", func(t *testing.T) { leaseExclusive(t, newCoord) })
 	t.Run("LeaseReleaseIsTokenChecked", func(t *testing.T) { leaseTokenChecked(t, newCoord) })
 	t.Run("LeaseExtend", func(t *testing.T) { leaseExtend(t, newCoord) })
@@ -122,6 +123,25 @@ func dedupExpires(t *testing.T, newCoord func(*testing.T) bot.Coordinator) {
 		return first
 	})
 	mustFirst(t, c, key, time.Minute, false)
+}
+
+// dedupForget: a forgotten key is first again, once; forgetting a key never
+// seen is no error and touches no other key.
+func dedupForget(t *testing.T, newCoord func(*testing.T) bot.Coordinator) {
+	c := newCoord(t)
+	ctx := context.Background()
+	key, other := c.Keys().Dedup(bot.Slack, "Ev-forgotten"), c.Keys().Dedup(bot.Slack, "Ev-kept")
+	mustFirst(t, c, key, time.Minute, true)
+	mustFirst(t, c, other, time.Minute, true)
+	if err := c.Forget(ctx, key); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	mustFirst(t, c, key, time.Minute, true)
+	mustFirst(t, c, key, time.Minute, false)
+	mustFirst(t, c, other, time.Minute, false)
+	if err := c.Forget(ctx, c.Keys().Dedup(bot.Slack, "Ev-never-seen")); err != nil {
+		t.Fatalf("Forget of an unknown key: %v", err)
+	}
 }
 
 func mustFirst(t *testing.T, c bot.Coordinator, key string, ttl time.Duration, want bool) {

@@ -168,6 +168,19 @@ func (c *Coordinator) FirstSeen(ctx context.Context, key string, ttl time.Durati
 	return c.fallback.FirstSeen(ctx, key, ttl)
 }
 
+// Forget removes key from the fallback and, unless degraded, the primary:
+// a key may have been marked on either.
+func (c *Coordinator) Forget(ctx context.Context, key string) error {
+	err := c.fallback.Forget(ctx, key)
+	if c.usePrimary() {
+		perr := c.primary.Forget(ctx, key)
+		if !c.failed(perr) {
+			return perr
+		}
+	}
+	return err
+}
+
 // Acquire takes the lease on the primary, or on the fallback while degraded.
 func (c *Coordinator) Acquire(ctx context.Context, key string, ttl time.Duration) (bot.Lease, bool, error) {
 	if c.usePrimary() {

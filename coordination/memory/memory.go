@@ -145,6 +145,14 @@ func (c *Coordinator) FirstSeen(_ context.Context, key string, ttl time.Duration
 	return true, nil
 }
 
+// Forget removes key. Safe for concurrent use.
+func (c *Coordinator) Forget(_ context.Context, key string) error {
+	c.lock()
+	defer c.mu.Unlock()
+	delete(c.seen, key)
+	return nil
+}
+
 // Acquire takes the lease named key for ttl unless a live lease holds it. It
 // never waits. Safe for concurrent use.
 func (c *Coordinator) Acquire(_ context.Context, key string, ttl time.Duration) (bot.Lease, bool, error) {

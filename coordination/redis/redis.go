@@ -118,6 +118,16 @@ func (c *Coordinator) FirstSeen(ctx context.Context, key string, ttl time.Durati
 	return ok, nil
 }
 
+// Forget deletes key. A dedup key carries no holder's token: only the
+// caller FirstSeen answered first forgets it, after its handling failed, and
+// while the key exists no one else can set it.
+func (c *Coordinator) Forget(ctx context.Context, key string) error {
+	if err := c.client.Del(ctx, key).Err(); err != nil {
+		return unavailable(ctx, "forget", key, err)
+	}
+	return nil
+}
+
 // Acquire sets key to a random 16-byte token with SET NX PX. It never waits.
 func (c *Coordinator) Acquire(ctx context.Context, key string, ttl time.Duration) (bot.Lease, bool, error) {
 	if err := checkTTL(ttl); err != nil {

@@ -2,12 +2,17 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/coordination/memory"
@@ -66,4 +71,70 @@ func TestFloodLimit(t *testing.T) {
 			t.Fatalf("outcomes %v, want %v", outcomes, want)
 		}
 	}
+}
+
+// TestRetryAfterFailedWriteRuns: a pledge whose write fails (the database
+// drops the connection mid-transaction) stores nothing and tells the member
+// to try again; the platform's retry of that same delivery is then handled,
+// not dropped as a repeat, and a third delivery of it is a repeat.
+func TestRetryAfterFailedWriteRuns(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *storage.Store) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		e := appEngine(s, log)
+		e.UseCoordination(memory.New(memory.Options{}), s, bot.Rate{})
+		community := bot.CommunityRef{Platform: bot.Slack, ID: "T1"}
+		request := func(id, user, command, text string) bot.Request {
+			return bot.Request{EventID: id, Community: community, User: bot.UserRef{Platform: bot.Slack, Space: "T1", ID: user},
+				UserName: user, PlatformAdmin: user == "UORG", Channel: bot.ChannelRef{ID: "C1", Name: "general"},
+				Command: command, Text: text, Time: time.Now().UTC()}
+		}
+		if r := e.Do(context.Background(), request("Ev-goal", "UORG", "goal", `create "Plant trees" 1000 trees as trees`)); r.Duplicate || len(r.Messages) == 0 {
+			t.Fatalf("goal create: %+v", r)
+		}
+		var failNext atomic.Bool
+		failNext.Store(true)
+		if err := s.DB().Callback().Create().Before("gorm:create").Register("test:drop-connection", func(db *gorm.DB) {
+			if db.Statement.Table == "pledges" && failNext.CompareAndSwap(true, false) {
+				_ = db.AddError(fmt.Errorf("write tcp 127.0.0.1:5432: %w", syscall.ECONNRESET))
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pledge := request("Ev-pledge", "U1", "pledge", "5 trees to trees")
+		first := e.Do(context.Background(), pledge)
+		if first.Duplicate || len(first.Messages) == 0 || !strings.Contains(first.Messages[0].Text, "try again") {
+			t.Fatalf("failed write answered %+v, want a try-again", first)
+		}
+		pledges := func() int64 {
+			var n int64
+			if err := s.DB().Table("pledges").Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := pledges(); n != 0 {
+			t.Fatalf("%d pledges stored by the failed write", n)
+		}
+		retry := e.Do(context.Background(), pledge)
+		if retry.Duplicate || len(retry.Messages) == 0 || !strings.Contains(retry.Messages[0].Text, "Pledged 5 trees") {
+			t.Fatalf("retry answered %+v, want the pledge", retry)
+		}
+		if again := e.Do(context.Background(), pledge); !again.Duplicate {
+			t.Fatalf("third delivery answered %+v, want a repeat", again)
+		}
+		if n := pledges(); n != 1 {
+			t.Fatalf("%d pledges, want 1", n)
+		}
+		// A read-only command's repeat is not answered twice either, even
+		// when only the database can tell (a second replica).
+		other := appEngine(s, log)
+		other.UseCoordination(memory.New(memory.Options{}), s, bot.Rate{})
+		impact := request("Ev-impact", "U1", "impact", "")
+		if r := e.Do(context.Background(), impact); r.Duplicate {
+			t.Fatal("first /impact answered as a repeat")
+		}
+		if r := other.Do(context.Background(), impact); !r.Duplicate {
+			t.Fatalf("repeated /impact on another replica answered %+v, want a repeat", r)
+		}
+	})
 }
