@@ -43,6 +43,8 @@ func (s *Store) ChangeSettings(ctx context.Context, c bot.CommunityID, ch missio
 			}
 			row.Timezone = *ch.Timezone
 			updates["timezone"] = row.Timezone
+			// Other replicas notice the change at their next activity here.
+			s.communityZones.Delete(int64(c))
 		}
 		if ch.DigestChannel != nil {
 			row.DigestChannelID, row.DigestChannelName = ch.DigestChannel.ID, ch.DigestChannel.Name

@@ -92,9 +92,16 @@ GROUP BY goal_id`, args).Scan(&rows).Error
 // otherwise (rolling windows, or just after a timezone change) from
 // member_days (DigestMembers). Both give the same numbers.
 func (s *Store) ImpactMembers(ctx context.Context, c bot.CommunityID, w impact.MemberWindows) (impact.Members, error) {
+	// The zone only picks the way of counting (a stale remembered zone
+	// makes the windows differ from its weeks, and member_days count).
 	var tz string
-	if err := s.db.WithContext(ctx).Model(&Community{}).Where("id = ?", int64(c)).Pluck("timezone", &tz).Error; err != nil {
-		return impact.Members{}, fmt.Errorf("member counts: %w", unavailable(err))
+	if known, ok := s.communityZones.Load(int64(c)); ok {
+		tz = known.(string)
+	} else {
+		if err := s.db.WithContext(ctx).Model(&Community{}).Where("id = ?", int64(c)).Pluck("timezone", &tz).Error; err != nil {
+			return impact.Members{}, fmt.Errorf("member counts: %w", unavailable(err))
+		}
+		s.communityZones.Store(int64(c), tz)
 	}
 	loc := zone(tz)
 	if sameMemberWindows(w, impact.DashboardWeeks(w.Period.From, loc).Members) {

@@ -95,3 +95,55 @@ func TestRecordActivityWeeks(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordActivityWeekAfterZoneChangedElsewhere: a community's zone
+// changed by another replica (this store remembers the old one) still puts
+// the next activity in the week of the new zone, and only there.
+func TestRecordActivityWeekAfterZoneChangedElsewhere(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		london, err := time.LoadLocation("Europe/London")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Enter(ctx, bot.Visit{Community: bot.CommunityRef{Platform: bot.Console, ID: "c"},
+			User: bot.UserRef{Platform: bot.Console, Space: "c", ID: "alice"}, UserName: "alice", At: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, alice := int64(a.Community), int64(a.Member.ID)
+		setZone := func(tz string) {
+			t.Helper()
+			if err := s.db.Model(&Community{}).Where("id = ?", c).Update("timezone", tz).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		record := func(at time.Time) {
+			t.Helper()
+			if err := s.db.Transaction(func(tx *gorm.DB) error { return s.recordActivity(tx, c, alice, ActLog, at) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setZone("Europe/London")
+		record(time.Date(2026, 6, 3, 12, 0, 0, 0, london)) // remembered: London
+		setZone("America/New_York")                        // as another replica would
+		// Monday 00:30 in London is Sunday 19:30 in New York: New York's
+		// week of Monday 8 June.
+		record(time.Date(2026, 6, 15, 0, 30, 0, 0, london))
+		record(time.Date(2026, 6, 15, 0, 45, 0, 0, london)) // the zone now remembered
+		want := []MemberWeek{
+			{CommunityID: c, MemberID: alice, Week: time.Date(2026, 6, 1, 0, 0, 0, 0, london).UTC()},
+			{CommunityID: c, MemberID: alice, Week: time.Date(2026, 6, 8, 4, 0, 0, 0, time.UTC)},
+		}
+		if got := memberWeeks(t, s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("member weeks:\n got %v\nwant %v", got, want)
+		}
+		var activities int64
+		if err := s.db.Model(&Activity{}).Where("community_id = ?", c).Count(&activities).Error; err != nil {
+			t.Fatal(err)
+		}
+		if activities != 3 {
+			t.Fatalf("%d activities, want 3", activities)
+		}
+	})
+}

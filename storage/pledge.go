@@ -32,15 +32,32 @@ func (s *Store) AddPledge(ctx context.Context, c bot.CommunityID, m bot.MemberID
 		if res.RowsAffected == 0 {
 			return goal.ErrClosed
 		}
-		no, err := nextNo(tx, int64(c), "pledge")
-		if err != nil {
-			return err
-		}
 		now := utc(at)
-		row = Pledge{CommunityID: int64(c), No: no, GoalID: goalID, MemberID: int64(m), Amount: int64(amount),
+		row = Pledge{CommunityID: int64(c), GoalID: goalID, MemberID: int64(m), Amount: int64(amount),
 			Status: pledge.StatusOpen, Anonymous: anonymous, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&row).Error; err != nil {
-			return fmt.Errorf("insert: %w", err)
+		if s.postgres {
+			// The number and the row in one statement.
+			var got struct{ ID, No int64 }
+			if err := tx.Raw(`WITH n AS (`+nextNoSQL+`)
+INSERT INTO pledges (community_id, no, goal_id, member_id, amount, fulfilled, cancelled, status, anonymous, created_at, updated_at)
+SELECT ?::bigint, n.value, ?::bigint, ?::bigint, ?::bigint, 0, 0, ?::text, ?::boolean, ?::timestamptz, ?::timestamptz FROM n
+RETURNING id, no`, row.CommunityID, "pledge", row.CommunityID, row.GoalID, row.MemberID, row.Amount, row.Status, row.Anonymous,
+				row.CreatedAt, row.UpdatedAt).Scan(&got).Error; err != nil {
+				return fmt.Errorf("insert: %w", err)
+			}
+			if got.ID == 0 {
+				return fmt.Errorf("insert: no row returned")
+			}
+			row.ID, row.No = got.ID, got.No
+		} else {
+			no, err := nextNo(tx, int64(c), "pledge")
+			if err != nil {
+				return err
+			}
+			row.No = no
+			if err := tx.Create(&row).Error; err != nil {
+				return fmt.Errorf("insert: %w", err)
+			}
 		}
 		return s.recordActivity(tx, int64(c), int64(m), ActPledge, at)
 	})
@@ -208,14 +225,15 @@ func (s *Store) AddLog(ctx context.Context, c bot.CommunityID, m bot.MemberID, g
 		reached []int
 	)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		// A no-op write first: it locks the goal row on PostgreSQL (without
-		// the FOR UPDATE that would deadlock with the contribution's foreign
-		// key check) and takes SQLite's write lock before any read; its
-		// status condition makes a concurrent close win cleanly.
-		res := tx.Model(&Goal{}).Where("community_id = ? AND id = ? AND status = ?", c, goalID, goalActive).
-			UpdateColumn("pledged", gorm.Expr("pledged"))
+		// One UPDATE … RETURNING first: it adds the progress and reads the
+		// goal back, locks the goal row on PostgreSQL (a no-key update, which
+		// the contribution's foreign key check does not conflict with) and
+		// takes SQLite's write lock before any read; its status condition
+		// makes a concurrent close win cleanly.
+		res := tx.Model(&g).Clauses(clause.Returning{}).Where("community_id = ? AND id = ? AND status = ?", c, goalID, goalActive).
+			UpdateColumn("progress", gorm.Expr("progress + ?", int64(amount)))
 		if res.Error != nil {
-			return fmt.Errorf("lock goal: %w", res.Error)
+			return fmt.Errorf("goal progress: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return goal.ErrClosed
@@ -225,11 +243,8 @@ func (s *Store) AddLog(ctx context.Context, c bot.CommunityID, m bot.MemberID, g
 			return fmt.Errorf("insert contribution: %w", err)
 		}
 		var err error
-		if reached, err = addProgress(tx, int64(c), goalID, int64(amount), at); err != nil {
+		if reached, err = recordMilestones(tx, int64(c), goalID, g.Progress, g.Target, at); err != nil {
 			return err
-		}
-		if err := tx.Where("community_id = ? AND id = ?", c, goalID).Take(&g).Error; err != nil {
-			return fmt.Errorf("reload goal: %w", err)
 		}
 		return s.recordActivity(tx, int64(c), int64(m), ActLog, at)
 	})

@@ -39,13 +39,26 @@ func (s *Store) lockRows(tx *gorm.DB, table, where string, args ...any) (int64, 
 func (s *Store) PostWin(ctx context.Context, c bot.CommunityID, member bot.MemberID, text string, at time.Time) (int64, error) {
 	var no int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		if no, err = nextNo(tx, int64(c), "win"); err != nil {
-			return err
-		}
-		w := Win{CommunityID: int64(c), No: no, MemberID: int64(member), Text: text, CreatedAt: utc(at)}
-		if err := tx.Create(&w).Error; err != nil {
-			return fmt.Errorf("insert win: %w", err)
+		if s.postgres {
+			// The number and the row in one statement.
+			if err := tx.Raw(`WITH n AS (`+nextNoSQL+`)
+INSERT INTO wins (community_id, no, member_id, text, cheers, created_at)
+SELECT ?::bigint, n.value, ?::bigint, ?::text, 0, ?::timestamptz FROM n RETURNING no`,
+				int64(c), "win", int64(c), int64(member), text, utc(at)).Scan(&no).Error; err != nil {
+				return fmt.Errorf("insert win: %w", err)
+			}
+			if no == 0 {
+				return fmt.Errorf("insert win: no row returned")
+			}
+		} else {
+			var err error
+			if no, err = nextNo(tx, int64(c), "win"); err != nil {
+				return err
+			}
+			w := Win{CommunityID: int64(c), No: no, MemberID: int64(member), Text: text, CreatedAt: utc(at)}
+			if err := tx.Create(&w).Error; err != nil {
+				return fmt.Errorf("insert win: %w", err)
+			}
 		}
 		return s.recordActivity(tx, int64(c), int64(member), ActWin, at)
 	})

@@ -70,6 +70,11 @@ type Store struct {
 	writer chan struct{}
 	// zones remembers time zones by name (see Store.zone).
 	zones sync.Map
+	// communityZones remembers each community's time zone name as last
+	// read (community id → string), so that on PostgreSQL an activity and
+	// its member-week go in one statement. A stale entry costs one more
+	// statement, never a wrong week: the statement checks it.
+	communityZones sync.Map
 }
 
 // sqliteBusyTimeout is SQLite's busy timeout, and how long a writer waits
@@ -285,12 +290,16 @@ func unavailable(err error) error {
 	return err
 }
 
+// nextNoSQL takes the next number of a community (first argument) for a
+// kind (second), returning it as value.
+const nextNoSQL = `INSERT INTO counters (community_id, kind, value) VALUES (?, ?, 1)
+ON CONFLICT (community_id, kind) DO UPDATE SET value = counters.value + 1 RETURNING value`
+
 // nextNo returns the next per-community number for kind (#1, #2 …) inside
 // tx, in one statement.
 func nextNo(tx *gorm.DB, community int64, kind string) (int64, error) {
 	var n int64
-	err := tx.Raw(`INSERT INTO counters (community_id, kind, value) VALUES (?, ?, 1)
-ON CONFLICT (community_id, kind) DO UPDATE SET value = counters.value + 1 RETURNING value`, community, kind).Scan(&n).Error
+	err := tx.Raw(nextNoSQL, community, kind).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("counter %s: %w", kind, err)
 	}
@@ -301,6 +310,30 @@ ON CONFLICT (community_id, kind) DO UPDATE SET value = counters.value + 1 RETURN
 // member active in at's week (Monday 00:00 in the community's timezone, read
 // from its row in tx) in member_weeks; that mark is idempotent.
 func (s *Store) recordActivity(tx *gorm.DB, community, member int64, kind string, at time.Time) error {
+	if s.postgres {
+		if known, ok := s.communityZones.Load(community); ok {
+			// One statement: the activity, its week computed with the
+			// remembered zone (inserted only while the community's zone
+			// is still that one), and the zone read back.
+			zone := known.(string)
+			week := utc(impact.WeekStart(at, s.zone(zone)))
+			var tz []string
+			if err := tx.Raw(`WITH a AS (INSERT INTO activities (community_id, member_id, kind, at) VALUES (?, ?, ?, ?)),
+w AS (INSERT INTO member_weeks (community_id, week, member_id) SELECT id, ?::timestamptz, ?::bigint FROM communities WHERE id = ? AND timezone = ?
+  ON CONFLICT DO NOTHING)
+SELECT timezone FROM communities WHERE id = ?`, community, member, kind, utc(at), week, member, community, zone, community).Scan(&tz).Error; err != nil {
+				return fmt.Errorf("record activity: %w", err)
+			}
+			if len(tz) != 1 {
+				return fmt.Errorf("record activity: %d rows returned", len(tz))
+			}
+			if tz[0] == zone {
+				return nil
+			}
+			s.communityZones.Store(community, tz[0])
+			return s.recordWeek(tx, community, member, at, tz[0])
+		}
+	}
 	// One statement inserts the activity and reads the community's
 	// timezone back.
 	var tz []string
@@ -311,7 +344,14 @@ RETURNING (SELECT timezone FROM communities WHERE id = ?)`, community, member, k
 	if len(tz) != 1 {
 		return fmt.Errorf("record activity: %d rows returned", len(tz))
 	}
-	week := MemberWeek{CommunityID: community, MemberID: member, Week: utc(impact.WeekStart(at, s.zone(tz[0])))}
+	s.communityZones.Store(community, tz[0])
+	return s.recordWeek(tx, community, member, at, tz[0])
+}
+
+// recordWeek marks member active in at's week in the zone named tz,
+// idempotently, inside tx.
+func (s *Store) recordWeek(tx *gorm.DB, community, member int64, at time.Time, tz string) error {
+	week := MemberWeek{CommunityID: community, MemberID: member, Week: utc(impact.WeekStart(at, s.zone(tz)))}
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&week).Error; err != nil {
 		return fmt.Errorf("record activity week: %w", err)
 	}

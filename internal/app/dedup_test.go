@@ -93,12 +93,20 @@ func TestRetryAfterFailedWriteRuns(t *testing.T) {
 		}
 		var failNext atomic.Bool
 		failNext.Store(true)
-		if err := s.DB().Callback().Create().Before("gorm:create").Register("test:drop-connection", func(db *gorm.DB) {
-			if db.Statement.Table == "pledges" && failNext.CompareAndSwap(true, false) {
+		drop := func(db *gorm.DB) {
+			if (db.Statement.Table == "pledges" || strings.Contains(db.Statement.SQL.String(), "INTO pledges")) && failNext.CompareAndSwap(true, false) {
 				_ = db.AddError(fmt.Errorf("write tcp 127.0.0.1:5432: %w", syscall.ECONNRESET))
 			}
-		}); err != nil {
-			t.Fatal(err)
+		}
+		cb := s.DB().Callback()
+		for _, err := range []error{
+			cb.Create().Before("gorm:create").Register("test:drop-connection", drop),
+			cb.Raw().Before("gorm:raw").Register("test:drop-connection", drop),
+			cb.Row().Before("gorm:row").Register("test:drop-connection", drop),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		pledge := request("Ev-pledge", "U1", "pledge", "5 trees to trees")
 		first := e.Do(context.Background(), pledge)
