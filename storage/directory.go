@@ -78,44 +78,66 @@ func (s *Store) Enter(ctx context.Context, v bot.Visit) (bot.Actor, error) {
 	if res.Error != nil {
 		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, unavailable(res.Error))
 	}
-	knownCommunity := res.RowsAffected == 1
-	if knownCommunity {
-		var known bool
+	if res.RowsAffected == 1 {
+		// A known community: one statement at most.
 		c = row.Community
-		if m, known = row.member(v.User.ID); known && !visitChanges(m, v) {
+		m, known := row.member(v.User.ID)
+		var err error
+		switch {
+		case known && !visitChanges(m, v):
 			return actor(c, m, v), nil
+		case known:
+			updates := visit(&m, v)
+			err = s.write(ctx, func(db *gorm.DB) error {
+				return db.Model(&Member{}).Where("id = ? AND community_id = ?", m.ID, c.ID).Updates(updates).Error
+			})
+		default:
+			err = s.write(ctx, func(db *gorm.DB) error {
+				var err error
+				m, _, err = ensureMember(db, c.ID, v.User.ID, v.UserName, v.PlatformAdmin, v.At)
+				return err
+			})
 		}
+		if err != nil {
+			return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, err)
+		}
+		return actor(c, m, v), nil
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var (
 			err     error
 			created bool
 		)
-		if !knownCommunity {
-			if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
-				return err
-			}
+		if c, err = ensureCommunity(tx, v.Community, v.CommunityName, v.At, s.defaults); err != nil {
+			return err
 		}
 		m, created, err = ensureMember(tx, c.ID, v.User.ID, v.UserName, v.PlatformAdmin, v.At)
 		if err != nil || created {
 			return err
 		}
-		updates := map[string]any{"last_seen_at": utc(v.At), "platform_admin": v.PlatformAdmin}
-		if v.UserName != "" && v.UserName != m.Name && !m.Forgotten {
-			updates["name"] = v.UserName
-			m.Name = v.UserName
-		}
-		if m.Left {
-			updates["left"], updates["left_at"] = false, nil
-			m.Left = false
-		}
-		m.PlatformAdmin = v.PlatformAdmin
-		return tx.Model(&Member{}).Where("id = ? AND community_id = ?", m.ID, c.ID).Updates(updates).Error
+		return tx.Model(&Member{}).Where("id = ? AND community_id = ?", m.ID, c.ID).Updates(visit(&m, v)).Error
 	})
 	if err != nil {
 		return bot.Actor{}, fmt.Errorf("enter %s: %w", v.Community, err)
 	}
 	return actor(c, m, v), nil
+}
+
+// visit applies what v tells about m to m and returns the column updates
+// that record it.
+func visit(m *Member, v bot.Visit) map[string]any {
+	updates := map[string]any{"last_seen_at": utc(v.At), "platform_admin": v.PlatformAdmin}
+	if v.UserName != "" && v.UserName != m.Name && !m.Forgotten {
+		updates["name"] = v.UserName
+		m.Name = v.UserName
+	}
+	if m.Left {
+		updates["left"], updates["left_at"] = false, nil
+		m.Left = false
+	}
+	m.PlatformAdmin = v.PlatformAdmin
+	m.LastSeenAt = utc(v.At)
+	return updates
 }
 
 // visitChanges reports whether v tells the store something new about m.

@@ -222,7 +222,9 @@ func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) error) error {
 		return err
 	}
 	defer release()
-	return unavailable(fn(s.db.WithContext(ctx)))
+	// One statement is atomic by itself: no transaction around it (gorm
+	// would wrap a create, update or delete in one: two more round trips).
+	return unavailable(fn(s.db.Session(&gorm.Session{SkipDefaultTransaction: true, Context: ctx})))
 }
 
 // writeTurn waits for this process's turn to write on SQLite (see

@@ -37,7 +37,17 @@ const (
 	guildCacheTTL = time.Hour
 	guildMissTTL  = time.Minute
 	guildFetch    = time.Second
+	// guildLocalTTL is how long a replica keeps a guild's owner and name
+	// in process, in front of the shared cache: one round trip to Redis
+	// fewer per interaction, at most this much staler than the shared entry.
+	guildLocalTTL = time.Minute
 )
+
+// localGuild is a guild's info kept in process until a time.
+type localGuild struct {
+	info  guildInfo
+	until time.Time
+}
 
 // Config is the Discord adapter's configuration.
 type Config struct {
@@ -101,6 +111,8 @@ type Adapter struct {
 	// inflight tracks work that outlives an interaction's initial
 	// response (deferred completions, posts); Run waits for it on exit.
 	inflight sync.WaitGroup
+	// guilds keeps guild id → localGuild (see guildLocalTTL).
+	guilds sync.Map
 }
 
 // New checks cfg and builds the adapter and its REST session; it connects
@@ -241,10 +253,16 @@ func (a *Adapter) guildInfo(ctx context.Context, guildID string) guildInfo {
 	if g, err := a.session.State.Guild(guildID); err == nil && g.OwnerID != "" {
 		return guildInfo{OwnerID: g.OwnerID, Name: g.Name}
 	}
+	now := a.clock.Now()
+	if v, ok := a.guilds.Load(guildID); ok && now.Before(v.(localGuild).until) {
+		return v.(localGuild).info
+	}
 	key := a.coord.Keys().Cache("discord-guild", guildID)
 	if b, ok, err := a.coord.Get(ctx, key); err == nil && ok {
 		owner, name, _ := strings.Cut(string(b), "\n")
-		return guildInfo{OwnerID: owner, Name: name}
+		info := guildInfo{OwnerID: owner, Name: name}
+		a.guilds.Store(guildID, localGuild{info: info, until: now.Add(guildLocalTTL)})
+		return info
 	}
 	fctx, cancel := context.WithTimeout(ctx, guildFetch)
 	defer cancel()
@@ -260,6 +278,7 @@ func (a *Adapter) guildInfo(ctx context.Context, guildID string) guildInfo {
 	if err := a.coord.Set(ctx, key, []byte(info.OwnerID+"\n"+info.Name), ttl); err != nil {
 		a.log.Debug("discord guild cache", "guild", guildID, "err", err)
 	}
+	a.guilds.Store(guildID, localGuild{info: info, until: now.Add(min(ttl, guildLocalTTL))})
 	return info
 }
 
