@@ -334,3 +334,41 @@ WHERE community_id = @c AND day >= @lo AND day < @hi AND first_at < @hi AND last
 	}
 	return v, nil
 }
+
+// BulkActivities runs insert with args (a bulk INSERT INTO activities …
+// SELECT …) in one transaction with the member_days triggers off, then rebuilds
+// member_days from every activity in one pass, as migration 7 filled it.
+// It is for seeding benchmarks and bulk imports on a store nothing else
+// writes to meanwhile: per-row triggers cost minutes per million rows.
+func (s *Store) BulkActivities(ctx context.Context, insert string, args ...any) error {
+	var trigger, fill string
+	for _, q := range memberDaysDDL[s.db.Dialector.Name()] {
+		switch {
+		case strings.HasPrefix(q, "CREATE TRIGGER tr_member_days_insert"):
+			trigger = q
+		case strings.HasPrefix(q, "INSERT INTO member_days"):
+			fill = q
+		}
+	}
+	off, on := `DROP TRIGGER tr_member_days_insert`, trigger
+	if s.postgres {
+		off, on = `ALTER TABLE activities DISABLE TRIGGER tr_member_days`, `ALTER TABLE activities ENABLE TRIGGER tr_member_days`
+	}
+	if on == "" || fill == "" {
+		return fmt.Errorf("bulk activities: no member_days DDL for %s", s.db.Dialector.Name())
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(off).Error; err != nil {
+			return fmt.Errorf("bulk activities: triggers off: %w", err)
+		}
+		if err := tx.Exec(insert, args...).Error; err != nil {
+			return fmt.Errorf("bulk activities: %w", err)
+		}
+		for _, q := range []string{on, `DELETE FROM member_days`, fill} {
+			if err := tx.Exec(q).Error; err != nil {
+				return fmt.Errorf("bulk activities: rebuild member days: %w", err)
+			}
+		}
+		return nil
+	})
+}
