@@ -65,8 +65,14 @@ func (a *Adapter) memberRequest(ctx context.Context, m *discordgo.Member, event 
 }
 
 // event runs a membership event and posts what it produced (welcome DMs,
-// public posts with a channel) through the Poster.
+// public posts with a channel) through the Poster. It counts as work in
+// flight, so Run waits for it, and a shutdown does not cut it short (it is
+// bounded by doTimeout instead).
 func (a *Adapter) event(ctx context.Context, req bot.Request) {
+	a.inflight.Add(1)
+	defer a.inflight.Done()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), doTimeout)
+	defer cancel()
 	reply := a.engine.Do(ctx, req)
 	if reply.Duplicate {
 		return

@@ -104,6 +104,23 @@ func TestMemberJoinRedeliveredWelcomesOnce(t *testing.T) {
 	})
 }
 
+// TestMemberJoinDuringShutdownIsStillWelcomed: a join delivered as the
+// gateway shuts down (its context already cancelled) is recorded and
+// welcomed, not cut short.
+func TestMemberJoinDuringShutdownIsStillWelcomed(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *Config) { c.Mode = ModeGateway; c.MembersIntent = true })
+	e.run(oliveM, command("mission", sub("set", str("text", "Every street green by 2030"))))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e.a.onMemberAdd(ctx, &discordgo.GuildMemberAdd{Member: memberEvent(t, alice, "alice", "2026-11-25T10:00:00.000000+00:00")})
+	e.a.inflight.Wait()
+	dms := e.fake.Messages(e.fake.DMChannel(alice))
+	if len(dms) != 1 {
+		t.Fatalf("%d welcome DMs, want 1", len(dms))
+	}
+	mustContain(t, "welcome", messageText(dms[0].Msg), "Welcome to Green Streets, alice")
+}
+
 func TestMemberLeavingDropsOffTheLeaderboard(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *storage.Store) {
 		e := newEnvOn(t, s, func(c *Config) { c.Mode = ModeGateway; c.MembersIntent = true })
