@@ -458,6 +458,10 @@ func cleanRedis(addr, prefix string) {
 // go through a counting proxy and sends 200 commands of each kind,
 // closed-loop 4 at a time; it divides the statements (and pg_stat_database
 // commits and rows) seen by the commands sent.
+// statsSettle is how long pg_stat_database takes to include what idle
+// backends did (PGSTAT_IDLE_INTERVAL, 10 s, and a margin).
+const statsSettle = 11 * time.Second
+
 func statementsPerCommand(ctx context.Context, binary string, env []string, dsn string, load func([]string) *loadConfig) ([]stmtRow, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -497,6 +501,17 @@ func statementsPerCommand(ctx context.Context, binary string, env []string, dsn 
 	defer c.close()
 	const per = 200
 	var rows []stmtRow
+	settle := func() error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(statsSettle):
+			return nil
+		}
+	}
+	if err := settle(); err != nil { // the set-up's counts
+		return nil, err
+	}
 	for _, kind := range []string{"pledge", "log", "win", "impact"} {
 		before, err := db.pgStats(ctx)
 		if err != nil {
@@ -505,6 +520,13 @@ func statementsPerCommand(ctx context.Context, binary string, env []string, dsn 
 		s0 := proxy.Statements()
 		n := runClosed(ctx, c, lc, kind, per, 4)
 		s1 := proxy.Statements()
+		// PostgreSQL 15 backends report their counts when they go idle
+		// for 10 s (or at a transaction end a second after the last
+		// report): wait until serve's connections have reported this
+		// batch, so it is not counted with the next.
+		if err := settle(); err != nil {
+			return nil, err
+		}
 		after, err := db.pgStats(ctx)
 		if err != nil {
 			return nil, err
