@@ -49,27 +49,6 @@ func (p *recordingPoster) Find(context.Context, bot.CommunityRef, bot.Message, s
 	return bot.MessageRef{}, false, nil
 }
 
-// replicaStores returns s and n-1 more handles on the same PostgreSQL
-// schema, each with its own connection pool, as separate replicas have.
-func replicaStores(t *testing.T, n int) []*storage.Store {
-	t.Helper()
-	s := testdb.Open(t, "postgres")
-	var schema string
-	if err := s.DB().Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	out := []*storage.Store{s}
-	for range n - 1 {
-		r, err := storage.Open(context.Background(), storage.Options{Driver: "postgres", DSN: testdb.AdminDSN() + "&search_path=" + schema, MaxOpenConns: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = r.Close() })
-		out = append(out, r)
-	}
-	return out
-}
-
 // redisLocker returns a coordinator on the shared Redis under a prefix of
 // this test's own.
 func redisLocker(t *testing.T, prefix string) *redis.Coordinator {
@@ -109,7 +88,7 @@ func TestThreeReplicasPostEveryWeeklyDigestOnce(t *testing.T) {
 		communities = 10 // one per zone; 50 took 130 s on this 2-core machine under load
 		weeks       = 52
 	)
-	stores := replicaStores(t, 3)
+	stores := testdb.Replicas(t, 3)
 	ctx := context.Background()
 	start := time.Date(2026, 1, 4, 12, 0, 0, 0, time.UTC) // a Sunday
 	clock := bot.NewManualClock(start)

@@ -1,14 +1,11 @@
 package fallback_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/missionbot/missionbot/coordination/memory"
 	"github.com/missionbot/missionbot/coordination/redis"
 	"github.com/missionbot/missionbot/internal/testredis"
+	"github.com/missionbot/missionbot/logging/logtest"
 )
 
 // needOrSkip fails the test in CI and skips it elsewhere.
@@ -29,37 +27,6 @@ func needOrSkip(tb testing.TB, format string, args ...any) {
 	tb.Skipf("skipping: "+format, args...)
 }
 
-// logLines collects JSON log records; it is safe for concurrent use.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// count returns how many records have a message starting with prefix.
-func (l *logLines) count(t *testing.T, prefix string) int {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	dec := json.NewDecoder(bytes.NewReader(l.buf.Bytes()))
-	for dec.More() {
-		var rec struct{ Msg string }
-		if err := dec.Decode(&rec); err != nil {
-			t.Fatalf("log record: %v", err)
-		}
-		if len(rec.Msg) >= len(prefix) && rec.Msg[:len(prefix)] == prefix {
-			n++
-		}
-	}
-	return n
-}
-
 func TestCoordFallbackWhenRedisStops(t *testing.T) {
 	srv := testredis.Start(t, false)
 	prefix := coordtest.RandomPrefix(t)
@@ -67,7 +34,7 @@ func TestCoordFallbackWhenRedisStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logLines{}
+	logs := &logtest.Records{}
 	c := fallback.New(fallback.Options{
 		Primary:       primary,
 		Fallback:      memory.New(memory.Options{Prefix: prefix}),
@@ -122,8 +89,8 @@ func TestCoordFallbackWhenRedisStops(t *testing.T) {
 	if v, ok, err := c.Get(ctx, keys.Cache("member", "x")); ok || v != nil || err != nil {
 		t.Fatalf("cache Get while degraded = %q, %v, %v; want a plain miss", v, ok, err)
 	}
-	if n := logs.count(t, "coordination degraded"); n != 1 {
-		t.Fatalf("%d degraded log lines for 900 calls, want exactly 1:\n%s", n, logs.buf.String())
+	if n := logs.Count(t, "coordination degraded"); n != 1 {
+		t.Fatalf("%d degraded log lines for 900 calls, want exactly 1:\n%s", n, logs.String())
 	}
 
 	srv.Start()
@@ -137,8 +104,8 @@ func TestCoordFallbackWhenRedisStops(t *testing.T) {
 	if first, err := primary.FirstSeen(ctx, keys.Dedup(bot.Slack, "after"), time.Minute); first || err != nil {
 		t.Fatalf("after recovery the marker is not in Redis: %v, %v", first, err)
 	}
-	if d, u := logs.count(t, "coordination degraded"), logs.count(t, "coordination recovered"); d != 1 || u != 1 {
-		t.Fatalf("log lines: %d degraded, %d recovered; want 1 and 1:\n%s", d, u, logs.buf.String())
+	if d, u := logs.Count(t, "coordination degraded"), logs.Count(t, "coordination recovered"); d != 1 || u != 1 {
+		t.Fatalf("log lines: %d degraded, %d recovered; want 1 and 1:\n%s", d, u, logs.String())
 	}
 }
 

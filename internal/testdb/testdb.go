@@ -77,6 +77,28 @@ func Open(t testing.TB, driver string) *storage.Store {
 	return s
 }
 
+// Replicas returns a store on a fresh PostgreSQL schema and n-1 more
+// handles on that schema, each with its own connection pool, as separate
+// replicas have.
+func Replicas(t testing.TB, n int) []*storage.Store {
+	t.Helper()
+	s := Open(t, "postgres")
+	var schema string
+	if err := s.DB().Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := []*storage.Store{s}
+	for range n - 1 {
+		r, err := storage.Open(context.Background(), storage.Options{Driver: "postgres", DSN: AdminDSN() + "&search_path=" + schema, MaxOpenConns: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = r.Close() })
+		out = append(out, r)
+	}
+	return out
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {

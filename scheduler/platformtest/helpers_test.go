@@ -20,7 +20,6 @@ import (
 	"github.com/missionbot/missionbot/adapters/slack/fakeslack"
 	"github.com/missionbot/missionbot/bot"
 	"github.com/missionbot/missionbot/bot/mission"
-	"github.com/missionbot/missionbot/internal/testdb"
 	"github.com/missionbot/missionbot/logging/logtest"
 	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
@@ -38,27 +37,6 @@ func needOrSkip(tb testing.TB, format string, args ...any) {
 		tb.Fatalf("required in CI: "+format, args...)
 	}
 	tb.Skipf("skipping: "+format, args...)
-}
-
-// replicaStores returns a store on a fresh PostgreSQL schema and n-1 more
-// handles on that schema, each with its own pool, as separate replicas have.
-func replicaStores(t *testing.T, n int) []*storage.Store {
-	t.Helper()
-	s := testdb.Open(t, "postgres")
-	var schema string
-	if err := s.DB().Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-		t.Fatal(err)
-	}
-	out := []*storage.Store{s}
-	for range n - 1 {
-		r, err := storage.Open(context.Background(), storage.Options{Driver: "postgres", DSN: testdb.AdminDSN() + "&search_path=" + schema, MaxOpenConns: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = r.Close() })
-		out = append(out, r)
-	}
-	return out
 }
 
 // person is a member of a test community: a platform user id and a name.

@@ -1,9 +1,7 @@
 package platformtest_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -19,7 +17,9 @@ import (
 	"github.com/missionbot/missionbot/coordination/fallback"
 	"github.com/missionbot/missionbot/coordination/memory"
 	"github.com/missionbot/missionbot/coordination/redis"
+	"github.com/missionbot/missionbot/internal/testdb"
 	"github.com/missionbot/missionbot/internal/testredis"
+	"github.com/missionbot/missionbot/logging/logtest"
 	"github.com/missionbot/missionbot/scheduler"
 	"github.com/missionbot/missionbot/storage"
 )
@@ -38,37 +38,6 @@ type countingProducer struct {
 func (p countingProducer) Produce(ctx context.Context, now time.Time, out bot.Outbox) error {
 	p.runs.Add(1)
 	return p.Producer.Produce(ctx, now, out)
-}
-
-// logLines collects JSON log records; it is safe for concurrent use.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// count returns how many records' messages start with prefix.
-func (l *logLines) count(t *testing.T, prefix string) int {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	dec := json.NewDecoder(bytes.NewReader(l.buf.Bytes()))
-	for dec.More() {
-		var rec struct{ Msg string }
-		if err := dec.Decode(&rec); err != nil {
-			t.Fatalf("log record: %v", err)
-		}
-		if strings.HasPrefix(rec.Msg, prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 // TestYearOfDigestsWithRedisStoppedForTwentyWeeks runs three schedulers,
@@ -94,7 +63,7 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 		restartAt   = 30
 	)
 	srv := testredis.Start(t, false)
-	stores := replicaStores(t, 3)
+	stores := testdb.Replicas(t, 3)
 	ctx := context.Background()
 	start := time.Date(2026, 1, 4, 12, 0, 0, 0, time.UTC) // a Sunday
 	clock := bot.NewManualClock(start)
@@ -111,7 +80,7 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 	}
 
 	prefix := fmt.Sprintf("mbtest-outage-%d:", time.Now().UnixNano())
-	logs := &logLines{}
+	logs := &logtest.Records{}
 	var (
 		replicas []*scheduler.Scheduler
 		coords   []*fallback.Coordinator
@@ -186,7 +155,7 @@ func TestYearOfDigestsWithRedisStoppedForTwentyWeeks(t *testing.T) {
 			return c.Ping(ctx) == nil && !c.Degraded()
 		})
 	}
-	if d, u := logs.count(t, "coordination degraded"), logs.count(t, "coordination recovered"); d != 3 || u != 3 {
+	if d, u := logs.Count(t, "coordination degraded"), logs.Count(t, "coordination recovered"); d != 3 || u != 3 {
 		t.Errorf("%d degraded and %d recovered log lines, want 3 and 3 (one each per replica)", d, u)
 	}
 	// While Redis was down nothing shared the produce lease: every replica
