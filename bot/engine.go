@@ -222,10 +222,13 @@ func (e *Engine) guarded(ctx context.Context, req Request) (Reply, string, error
 		// Nothing this request ran committed a transaction (a read-only
 		// command, or one refused): claim it now, so a repeat is still
 		// not answered twice.
+		// When the database cannot record it, the answer stands (it
+		// changed nothing); only the coordination layer's mark then stops
+		// a repeat.
 		first, cerr := e.deliveries.ClaimDelivery(ctx, claim.Platform, claim.EventID, claim.At)
 		switch {
 		case cerr != nil:
-			err = fmt.Errorf("claim delivery: %w", cerr)
+			e.log.Warn("recording a delivery that changed nothing failed", "event", req.EventID, "err", cerr)
 		case !first:
 			err = ErrDuplicate
 		}

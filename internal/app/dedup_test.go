@@ -146,3 +146,25 @@ func TestRetryAfterFailedWriteRuns(t *testing.T) {
 		}
 	})
 }
+
+// brokenDeliveries cannot record a delivery.
+type brokenDeliveries struct{}
+
+func (brokenDeliveries) ClaimDelivery(context.Context, bot.Platform, string, time.Time) (bool, error) {
+	return false, fmt.Errorf("%w: connection reset", bot.ErrUnavailable)
+}
+
+// TestReadOnlyAnswerStandsWhenItsDeliveryCannotBeRecorded: /impact changed
+// nothing, so a database that cannot record its delivery afterwards does
+// not turn the answer into an error.
+func TestReadOnlyAnswerStandsWhenItsDeliveryCannotBeRecorded(t *testing.T) {
+	s := testdb.Open(t, "sqlite")
+	e := appEngine(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.UseCoordination(memory.New(memory.Options{}), brokenDeliveries{}, bot.Rate{})
+	r := e.Do(context.Background(), bot.Request{EventID: "Ev-impact", Community: bot.CommunityRef{Platform: bot.Slack, ID: "T1"},
+		User: bot.UserRef{Platform: bot.Slack, Space: "T1", ID: "U1"}, UserName: "alice",
+		Channel: bot.ChannelRef{ID: "C1", Name: "general"}, Command: "impact", Time: time.Now().UTC()})
+	if r.Duplicate || len(r.Messages) == 0 || !strings.HasPrefix(r.Messages[0].Title, "Impact") {
+		t.Fatalf("/impact answered %+v, want the dashboard", r)
+	}
+}
