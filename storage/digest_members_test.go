@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,53 @@ func TestMemberDaysFollowActivities(t *testing.T) {
 					t.Errorf("at %s window %d: member_days count %+v, activities %+v", now, i, got[i], want)
 				}
 			}
+		}
+	})
+}
+
+// TestBulkActivitiesRebuildsMemberDays: activities inserted in bulk with
+// the triggers off leave member_days as the activities say, and the
+// triggers are back on afterwards.
+func TestBulkActivitiesRebuildsMemberDays(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var c int64
+		var members []int64
+		for i := range 4 {
+			a, err := s.Enter(ctx, bot.Visit{Community: bot.CommunityRef{Platform: bot.Console, ID: "c"},
+				User: bot.UserRef{Platform: bot.Console, Space: "c", ID: fmt.Sprintf("m%d", i)}, UserName: "m", At: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = int64(a.Community)
+			members = append(members, int64(a.Member.ID))
+		}
+		start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+		// 200 activities over 20 days, out of time order, in one statement.
+		var values []string
+		var args []any
+		for i := range 200 {
+			values = append(values, "(?, ?, ?, ?)")
+			at := start.Add(time.Duration((i*7919)%(20*24*60)) * time.Minute)
+			args = append(args, c, members[i%len(members)], ActLog, utc(at))
+		}
+		insert := "INSERT INTO activities (community_id, member_id, kind, at) VALUES " + strings.Join(values, ", ")
+		if err := s.BulkActivities(ctx, insert, args...); err != nil {
+			t.Fatal(err)
+		}
+		want := wantMemberDays(t, s, c)
+		if len(want) < 20 {
+			t.Fatalf("only %d member-days seeded", len(want))
+		}
+		if got := gotMemberDays(t, s, c); !reflect.DeepEqual(got, want) {
+			t.Fatalf("member_days after the bulk insert has %d rows, activities say %d:\n got %+v\nwant %+v", len(got), len(want), got, want)
+		}
+		// The triggers are on again: a later activity on a new day is seen.
+		if err := s.db.Create(&Activity{CommunityID: c, MemberID: members[0], Kind: ActLog, At: start.AddDate(0, 1, 0)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got, want := gotMemberDays(t, s, c), wantMemberDays(t, s, c); !reflect.DeepEqual(got, want) {
+			t.Fatalf("member_days after a later activity has %d rows, activities say %d", len(got), len(want))
 		}
 	})
 }
